@@ -1,0 +1,1 @@
+"""Attendee gateway: a GraphQL API over Cliniko-shaped clinic attendee data."""

@@ -1,0 +1,55 @@
+"""API keys: generation, hashing, and the one place a request's credentials are checked."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+
+from app.context import RequestDB
+from app.models import ApiKey
+
+KEY_PREFIX = "agw_"
+_api_key = ApiKey.__table__
+
+
+def generate_api_key() -> str:
+    """A new random key (256 bits); only its hash is stored."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256 is enough for 256-bit random keys (no dictionary to guess from)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_from_authorization(header: str | None) -> str | None:
+    """The key in `Bearer <key>` or Cliniko-style Basic (key as username, empty password)."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return value or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        username, _, _password = decoded.partition(":")
+        return username or None
+    return None
+
+
+_LOOKUP = sa.select(_api_key.c.id, _api_key.c.account_id).where(
+    _api_key.c.key_hash == sa.bindparam("key_hash"), _api_key.c.revoked_at.is_(None)
+)
+
+
+async def authenticate(db: RequestDB, key: str) -> tuple[int, int] | None:
+    """(account id, key id) for a valid, unrevoked key; None otherwise."""
+    rows = await db.fetch(_LOOKUP.params(key_hash=hash_api_key(key)))
+    return (rows[0].account_id, rows[0].id) if rows else None

@@ -1,0 +1,59 @@
+"""Settings read from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./attendee-gateway.db"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"setting {name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the contract's defaults."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    default_page_size: int = 50
+    max_page_size: int = 100
+    introspection: bool = True
+    db_pool_size: int = 10
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(env_file: Path | None = None) -> Settings:
+    """Read the settings; values already in the environment win over `.env`."""
+    load_dotenv(env_file or Path.cwd() / ".env", override=False)
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        host=os.environ.get("HOST") or "127.0.0.1",
+        port=_int("PORT", 8000),
+        default_page_size=_int("DEFAULT_PAGE_SIZE", 50),
+        max_page_size=_int("MAX_PAGE_SIZE", 100),
+        introspection=_bool("INTROSPECTION", True),
+        db_pool_size=_int("DB_POOL_SIZE", 10),
+    )

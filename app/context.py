@@ -1,0 +1,80 @@
+"""The per-request context: the caller's account, its database handle and fresh loaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.config import Settings
+
+
+class RequestDB:
+    """A request's reads: one pooled connection, statements run one at a time, counted.
+
+    It is also the one place account scoping lives: every query starts from
+    `select_from(table)`, which already limits rows to the caller's account.
+    """
+
+    def __init__(self, engine: AsyncEngine, account_id: int) -> None:
+        self.account_id = account_id
+        self.statements = 0
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    def select_from(self, table: sa.Table, *columns: Any) -> sa.Select[Any]:
+        """SELECT the table's (or the given) columns, limited to the caller's account."""
+        stmt = sa.select(*columns) if columns else sa.select(table)
+        return stmt.where(table.c.account_id == self.account_id)
+
+    async def fetch(self, stmt: sa.Executable) -> Sequence[sa.Row[Any]]:
+        async with self._lock:
+            if self._conn is None:
+                self._conn = await self._engine.connect()
+            self.statements += 1
+            result = await self._conn.execute(stmt)
+            return result.all()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+
+@dataclass
+class Context:
+    """What every resolver gets as `info.context`."""
+
+    db: RequestDB
+    settings: Settings
+    key_id: int | None = None
+    request: Any = None
+    response: Any = None
+    _loaders: dict[Any, DataLoader] = field(default_factory=dict)
+
+    @property
+    def account_id(self) -> int:
+        return self.db.account_id
+
+    def loader(self, key: Any, batch: Callable[[list[Any]], Any]) -> DataLoader:
+        """The request's loader for `key`, made on first use from `batch`."""
+        found = self._loaders.get(key)
+        if found is None:
+            found = self._loaders[key] = DataLoader(batch_load_fn=batch)
+        return found
+
+    def by_id(self, table: sa.Table, to_node: Callable[[sa.Row[Any]], Any]) -> DataLoader:
+        """A loader of `table` rows by id, as nodes, None for a missing (or foreign) id."""
+
+        async def batch(ids: list[int]) -> list[Any]:
+            rows = await self.db.fetch(self.db.select_from(table).where(table.c.id.in_(ids)))
+            found: Mapping[int, Any] = {row.id: to_node(row) for row in rows}
+            return [found.get(i) for i in ids]
+
+        return self.loader(("by_id", table.name), batch)

@@ -1,0 +1,1 @@
+"""The GraphQL layer: thin Strawberry types over loaders and the pagination module."""

@@ -1,0 +1,219 @@
+"""Bookings: the Booking interface with GroupAppointment and IndividualAppointment."""
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import sqlalchemy as sa
+import strawberry
+
+from app.context import Context
+from app.graphql.attendees import ATTENDEES
+from app.graphql.attendees import TABLE as ATTENDEE_TABLE
+from app.graphql.catalog import AppointmentType, Practitioner
+from app.graphql.common import (
+    CANCELLATION_LABELS,
+    CancellationReason,
+    DateTimeFilter,
+    IdFilter,
+    Node,
+    database_id_field,
+    hidden_terms,
+    id_terms,
+    order_input,
+    range_terms,
+    timestamp_order_fields,
+)
+from app.graphql.connection import ListSpec, connection_field
+from app.graphql.nodes import BOOKING_TYPES, load_node, node_from_row, register
+from app.models import Booking as BookingRow
+
+if TYPE_CHECKING:
+    from app.graphql.patients import Patient, PatientCase
+
+TABLE: sa.Table = BookingRow.__table__  # type: ignore[attr-defined]
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.enum(description="How a booking repeats.")
+class RepeatType(Enum):
+    DAILY = "Daily"
+    WEEKLY = "Weekly"
+    MONTHLY = "Monthly"
+
+
+@strawberry.enum(description="The kind of a booking.")
+class BookingKind(Enum):
+    GROUP = "group"
+    INDIVIDUAL = "individual"
+
+
+@strawberry.type(description="How a booking repeats: occurrences are the start plus n × interval, in UTC.")
+class RepeatRule:
+    repeat_type: RepeatType | None = strawberry.field(description="Daily, weekly or monthly.")
+    number_of_repeats: int | None = strawberry.field(description="Occurrences after the first (at most 51).")
+    repeating_interval: int | None = strawberry.field(description="Every N days, weeks or months (at most 100).")
+
+
+BookingOrderField = timestamp_order_fields(
+    "BookingOrderField", "booking", {"STARTS_AT": "starts_at", "ENDS_AT": "ends_at"}
+)
+BookingOrder = order_input("BookingOrder", BookingOrderField, "booking")
+
+
+@strawberry.input(description="Narrow a booking list. Archived, cancelled and deleted bookings are hidden unless asked for.")
+class BookingFilter:
+    database_id: IdFilter | None = strawberry.field(default=None, description="By booking id.")
+    kind: BookingKind | None = strawberry.field(default=None, description="Group or individual appointments only.")
+    practitioner_id: IdFilter | None = strawberry.field(default=None, description="By practitioner.")
+    appointment_type_id: IdFilter | None = strawberry.field(default=None, description="By appointment type.")
+    patient_id: IdFilter | None = strawberry.field(default=None, description="Bookings the patient has an attendance in (in any state).")
+    repeated_from_id: IdFilter | None = strawberry.field(default=None, description="Occurrences of a repeat series, by its first booking.")
+    starts_at: DateTimeFilter | None = strawberry.field(default=None, description="By start.")
+    ends_at: DateTimeFilter | None = strawberry.field(default=None, description="By end.")
+    created_at: DateTimeFilter | None = strawberry.field(default=None, description="By creation time.")
+    updated_at: DateTimeFilter | None = strawberry.field(default=None, description="By last change.")
+    archived_at: DateTimeFilter | None = strawberry.field(default=None, description="By archive time; brings back the archived rows it matches.")
+    cancelled_at: DateTimeFilter | None = strawberry.field(default=None, description="By cancel time; brings back the cancelled rows it matches.")
+    deleted_at: DateTimeFilter | None = strawberry.field(default=None, description="By delete time; brings back the deleted rows it matches.")
+    include_archived: bool = strawberry.field(default=False, description="Also list archived bookings.")
+    include_cancelled: bool = strawberry.field(default=False, description="Also list cancelled bookings.")
+    include_deleted: bool = strawberry.field(default=False, description="Also list deleted bookings.")
+
+
+def booking_where(flt: BookingFilter | None) -> list[Any]:
+    """WHERE terms for a BookingFilter (hidden states included)."""
+    terms = hidden_terms(TABLE, flt, ("archived", "cancelled", "deleted"))
+    if flt is None:
+        return terms
+    c = TABLE.c
+    terms += id_terms(c.id, flt.database_id, BOOKING_TYPES, "databaseId")
+    terms += id_terms(c.practitioner_id, flt.practitioner_id, {"Practitioner"}, "practitionerId")
+    terms += id_terms(c.appointment_type_id, flt.appointment_type_id, {"AppointmentType"}, "appointmentTypeId")
+    terms += id_terms(c.repeated_from_id, flt.repeated_from_id, BOOKING_TYPES, "repeatedFromId")
+    patient_terms = id_terms(ATTENDEE_TABLE.c.patient_id, flt.patient_id, {"Patient"}, "patientId")
+    if patient_terms:
+        a = ATTENDEE_TABLE.c
+        terms.append(
+            sa.exists().where(a.booking_id == c.id, a.account_id == c.account_id, *patient_terms)
+        )
+    if flt.kind is not None:
+        terms.append(c.kind == flt.kind.value)
+    for name in ("starts_at", "ends_at", "created_at", "updated_at", "archived_at", "cancelled_at", "deleted_at"):
+        terms += range_terms(c[name], getattr(flt, name))
+    return terms
+
+
+BOOKINGS = ListSpec(
+    name="bookings",
+    table=TABLE,
+    to_node=lambda row: to_booking(row),
+    node_type=Annotated["Booking", strawberry.lazy("app.graphql.bookings")],
+    filter_type=BookingFilter,
+    order_type=BookingOrder,
+    where=booking_where,
+)
+
+
+AttendeeConnectionField = connection_field(
+    ATTENDEES, parent="booking_id", description="The booking's attendees (active ones unless the filter asks)."
+)
+
+
+@strawberry.interface(description="A group or individual appointment in a practitioner's diary.")
+class Booking(Node):
+    account_id: strawberry.Private[int]
+    appointment_type_id: strawberry.Private[int]
+    practitioner_id: strawberry.Private[int]
+    repeated_from_id: strawberry.Private[int | None]
+    kind: strawberry.Private[str]
+    database_id: strawberry.ID = database_id_field()
+    starts_at: datetime = strawberry.field(description="Start (UTC).")
+    ends_at: datetime = strawberry.field(description="End (UTC); defaults to start + the type's duration.")
+    notes: str | None = strawberry.field(description="Notes on the booking.")
+    archived_at: datetime | None = strawberry.field(description="When it was archived.")
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
+    deleted_at: datetime | None = strawberry.field(description="When it was soft-deleted (legacy).")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
+    attendees = AttendeeConnectionField
+    repeats = connection_field(
+        BOOKINGS, parent="repeated_from_id", description="The occurrences generated from this booking."
+    )
+
+    @strawberry.field(description="The appointment type.")
+    async def appointment_type(self, info: Info) -> AppointmentType:
+        return await load_node(info.context, "appointment_type", self.appointment_type_id)
+
+    @strawberry.field(description="The practitioner holding the booking.")
+    async def practitioner(self, info: Info) -> Practitioner:
+        return await load_node(info.context, "practitioner", self.practitioner_id)
+
+    @strawberry.field(description="How this booking repeats; null when it does not.")
+    def repeat_rule(self) -> RepeatRule | None:
+        row: dict[str, Any] = self.__dict__
+        if row["repeat_type"] is None:
+            return None
+        return RepeatRule(
+            repeat_type=RepeatType(row["repeat_type"]),
+            number_of_repeats=row["number_of_repeats"],
+            repeating_interval=row["repeating_interval"],
+        )
+
+    @strawberry.field(description="The booking this occurrence was generated from.")
+    async def repeated_from(self, info: Info) -> Annotated["Booking", strawberry.lazy("app.graphql.bookings")] | None:
+        if self.repeated_from_id is None:
+            return None
+        return await load_node(info.context, "booking", self.repeated_from_id)
+
+
+@strawberry.type(description="A class with several attendees, capped by maxAttendees.")
+class GroupAppointment(Booking):
+    max_attendees: int = strawberry.field(description="Seats in the class.")
+
+    @strawberry.field(description="Seats not taken by an active attendee.")
+    def available_seats(self) -> int:
+        return int(self.max_attendees - self.__dict__["active_attendees"])
+
+
+@strawberry.type(description="An appointment with exactly one patient.")
+class IndividualAppointment(Booking):
+    patient_id: strawberry.Private[int]
+    patient_case_id: strawberry.Private[int | None]
+    patient_arrived: bool | None = strawberry.field(description="Whether the patient arrived.")
+    did_not_arrive: bool | None = strawberry.field(description="No-show flag.")
+    cancellation_reason: CancellationReason | None = strawberry.field(description="Why it was cancelled.")
+    cancellation_note: str | None = strawberry.field(description="Note given on cancelling.")
+
+    @strawberry.field(description="Cliniko's label for the cancellation reason; null when not cancelled.")
+    def cancellation_reason_description(self) -> str | None:
+        return CANCELLATION_LABELS.get(self.cancellation_reason) if self.cancellation_reason else None
+
+    @strawberry.field(description="The patient.")
+    async def patient(self, info: Info) -> Annotated["Patient", strawberry.lazy("app.graphql.patients")]:
+        return await load_node(info.context, "patient", self.patient_id)
+
+    @strawberry.field(description="The patient case, if any.")
+    async def patient_case(
+        self, info: Info
+    ) -> Annotated["PatientCase", strawberry.lazy("app.graphql.patients")] | None:
+        if self.patient_case_id is None:
+            return None
+        return await load_node(info.context, "patient_case", self.patient_case_id)
+
+
+_group, _individual = node_from_row(GroupAppointment), node_from_row(IndividualAppointment)
+
+
+def to_booking(row: sa.Row[Any]) -> Booking:
+    return _group(row) if row.kind == "group" else _individual(row)  # type: ignore[no-any-return]
+
+
+register(
+    TABLE,
+    to_booking,
+    {
+        "GroupAppointment": lambda n: isinstance(n, GroupAppointment),
+        "IndividualAppointment": lambda n: isinstance(n, IndividualAppointment),
+    },
+)

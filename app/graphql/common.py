@@ -1,0 +1,173 @@
+"""Shared GraphQL pieces: the Node interface, scalars, enums and filter inputs."""
+
+from datetime import date, datetime
+from enum import Enum, IntEnum
+from typing import Any
+
+import sqlalchemy as sa
+import strawberry
+from strawberry.schema.types.base_scalars import wrap_parser
+
+from app.ids import InvalidIdError, parse_id, to_global_id
+from app.timeutil import format_datetime, parse_datetime
+
+MAX_IDS_PER_FILTER = 100
+
+DateTimeScalar = strawberry.scalar(
+    name="DateTime",
+    description="An instant in UTC, ISO-8601 with a Z suffix (`2019-08-24T14:15:22Z`).",
+    serialize=format_datetime,
+    parse_value=wrap_parser(parse_datetime, "DateTime"),
+)
+SCALAR_OVERRIDES: dict[object, Any] = {datetime: DateTimeScalar}
+
+
+@strawberry.interface(description="An object with a global id, refetchable with `node(id:)`.")
+class Node:
+    id: strawberry.Private[int]
+
+    @strawberry.field(name="id", description="Opaque global id (encodes the type and id).")
+    def global_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id(self.__strawberry_definition__.name, self.id))  # type: ignore[attr-defined]
+
+
+def database_id_field() -> Any:
+    """`databaseId`: Cliniko's 64-bit integer id, as a string."""
+
+    def resolve(root: Any) -> strawberry.ID:
+        return strawberry.ID(str(root.id))
+
+    return strawberry.field(resolver=resolve, description="Cliniko-style 64-bit database id, as a string.")
+
+
+@strawberry.enum(description="Why an attendance was cancelled (Cliniko's integer codes).")
+class CancellationReason(IntEnum):
+    FEELING_BETTER = 10
+    CONDITION_WORSE = 20
+    SICK = 30
+    COVID_19_RELATED = 31
+    AWAY = 40
+    OTHER = 50
+    WORK = 60
+
+
+CANCELLATION_LABELS = {
+    10: "Feeling Better",
+    20: "Condition Worse",
+    30: "Sick",
+    31: "COVID-19 related",
+    40: "Away",
+    50: "Other",
+    60: "Work",
+}
+
+
+@strawberry.enum(description="Invoice state of an attendance (Cliniko's codes).")
+class InvoiceStatus(IntEnum):
+    OPEN = 10
+    PAID = 20
+    CLOSED = 30
+    OPEN_CREDIT = 40
+
+
+@strawberry.enum(description="Treatment-note state of an attendance (Cliniko's codes).")
+class TreatmentNoteStatus(IntEnum):
+    DRAFT = 10
+    FINAL = 90
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="Match an id: `eq` one id, or `in` a list (at most 100).")
+class IdFilter:
+    eq: strawberry.ID | None = strawberry.field(default=None, description="Equal to this id.")
+    in_: list[strawberry.ID] | None = strawberry.field(
+        default=None, name="in", description="One of these ids (global or database ids)."
+    )
+
+
+@strawberry.input(description="Compare a timestamp; all given conditions must hold.")
+class DateTimeFilter:
+    gt: datetime | None = strawberry.field(default=None, description="Later than.")
+    gte: datetime | None = strawberry.field(default=None, description="At or later than.")
+    lt: datetime | None = strawberry.field(default=None, description="Earlier than.")
+    lte: datetime | None = strawberry.field(default=None, description="At or earlier than.")
+    is_null: bool | None = strawberry.field(
+        default=None, description="true: no value; false: any value."
+    )
+
+
+@strawberry.input(description="Compare a date; all given conditions must hold.")
+class DateFilter:
+    eq: date | None = strawberry.field(default=None, description="On this date.")
+    gt: date | None = strawberry.field(default=None, description="After.")
+    gte: date | None = strawberry.field(default=None, description="On or after.")
+    lt: date | None = strawberry.field(default=None, description="Before.")
+    lte: date | None = strawberry.field(default=None, description="On or before.")
+    is_null: bool | None = strawberry.field(
+        default=None, description="true: no value; false: any value."
+    )
+
+
+def id_terms(col: Any, flt: IdFilter | None, expected: set[str], name: str) -> list[Any]:
+    """WHERE terms for an IdFilter; InvalidIdError names the filter field."""
+    if flt is None:
+        return []
+    terms = []
+    try:
+        if flt.eq is not None:
+            terms.append(col == parse_id(flt.eq, expected))
+        if flt.in_ is not None:
+            if len(flt.in_) > MAX_IDS_PER_FILTER:
+                raise InvalidIdError(f"at most {MAX_IDS_PER_FILTER} ids are allowed in `in`.")
+            terms.append(col.in_([parse_id(v, expected) for v in flt.in_]))
+    except InvalidIdError as exc:
+        raise InvalidIdError(f"filter.{name}: {exc}") from None
+    return terms
+
+
+def range_terms(col: Any, flt: DateTimeFilter | DateFilter | None) -> list[Any]:
+    """WHERE terms for a DateTimeFilter or DateFilter."""
+    if flt is None:
+        return []
+    terms = []
+    for op in ("eq", "gt", "gte", "lt", "lte"):
+        value = getattr(flt, op, None)
+        if value is not None:
+            terms.append(getattr(col, f"__{op.replace('gte', 'ge').replace('lte', 'le')}__")(value))
+    if flt.is_null is not None:
+        terms.append(col.is_(None) if flt.is_null else col.is_not(None))
+    return terms
+
+
+def hidden_terms(table: sa.Table, flt: Any, states: tuple[str, ...]) -> list[Any]:
+    """Hide archived/cancelled/deleted rows unless the include flag or a filter on the
+    stamp asks for them; each flag lifts only its own condition."""
+    terms = []
+    for state in states:  # "archived", "cancelled", "deleted"
+        column = f"{state}_at"
+        include = flt is not None and getattr(flt, f"include_{state}", False)
+        filtered = flt is not None and getattr(flt, column, None) is not None
+        if not include and not filtered:
+            terms.append(table.c[column].is_(None))
+    return terms
+
+
+def order_input(name: str, fields: type[Enum], noun: str) -> Any:
+    """An `<Name>Order` input: a sort field and a direction."""
+    namespace = {
+        "__annotations__": {"field": fields, "direction": OrderDirection},
+        "field": strawberry.field(description=f"The {noun} field to sort on."),
+        "direction": strawberry.field(default=OrderDirection.ASC, description="ASC or DESC."),
+    }
+    return strawberry.input(type(name, (), namespace), description=f"One sort key for {noun}s.")
+
+
+def timestamp_order_fields(name: str, noun: str, extra: dict[str, str] | None = None) -> Any:
+    """An enum of sortable columns: CREATED_AT, UPDATED_AT, ID and any extra ones."""
+    members = {**(extra or {}), "CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "ID": "id"}
+    return strawberry.enum(Enum(name, members), description=f"Columns {noun}s can be sorted on.")  # type: ignore[misc]

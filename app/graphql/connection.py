@@ -1,0 +1,223 @@
+"""Relay connections over `app.pagination`: the generic types and the one field factory."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
+
+import sqlalchemy as sa
+import strawberry
+from graphql import GraphQLError
+
+from app import pagination as pg
+from app.context import Context
+from app.graphql.common import OrderDirection
+from app.ids import InvalidIdError
+
+NodeT = TypeVar("NodeT")
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What a connection lists: its table, node type, orders, and filter → WHERE terms."""
+
+    name: str
+    table: sa.Table
+    to_node: Callable[[sa.Row[Any]], Any]
+    node_type: Any
+    filter_type: Any
+    order_type: Any
+    where: Callable[[Any], list[Any]]
+    default_order: tuple[pg.Key, ...] = (("created_at", False),)
+
+
+@dataclass
+class _State:
+    """One resolved connection: its page and how to answer its lazy fields."""
+
+    ctx: Context
+    spec: ListSpec
+    keys: tuple[pg.Key, ...]
+    fp: str
+    where: list[Any]
+    win: pg.Window
+    page: pg.Slice
+    parent: str | None
+    parent_id: int | None
+    nodes: list[Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.nodes = [self.spec.to_node(row) for row in self.page.rows]
+
+    def cursor(self, row: sa.Row[Any]) -> str:
+        mapping = row._mapping
+        return pg.encode_cursor(self.fp, [mapping[name] for name, _ in self.keys])
+
+    async def total(self) -> int:
+        table, where = self.spec.table, self.where
+        if self.parent is None:
+            return await pg.count(self.ctx.db, table, where)
+        parent = self.parent
+
+        async def batch(ids: list[int]) -> list[int]:
+            counts = await pg.count_per_parent(self.ctx.db, table, parent, ids, where)
+            return [counts.get(i, 0) for i in ids]
+
+        key = ("count", self.spec.name, parent, self.fp)
+        return int(await self.ctx.loader(key, batch).load(self.parent_id))
+
+    async def rows_beyond(self, values: tuple[Any, ...], *, forward: bool) -> bool:
+        """Whether rows exist at or beyond a cursor position (for exact pageInfo)."""
+        table, where, parent = self.spec.table, self.where, self.parent
+        at_or_beyond = sa.not_(pg.beyond(table, self.keys, values, forward=not forward))
+
+        async def batch(ids: list[Any]) -> list[bool]:
+            found = await pg.parents_with_rows(self.ctx.db, table, parent, ids, [*where, at_or_beyond])
+            return [i in found for i in ids]
+
+        if parent is None:
+            return (await batch([None]))[0]
+        key = ("beyond", self.spec.name, parent, self.fp, values, forward)
+        return bool(await self.ctx.loader(key, batch).load(self.parent_id))
+
+
+@strawberry.type(description="Where a page sits in its list (Relay).")
+class PageInfo:
+    _state: strawberry.Private[_State]
+
+    @strawberry.field(description="Whether more rows follow this page.")
+    async def has_next_page(self) -> bool:
+        s = self._state
+        if s.win.first is not None and s.page.has_more:
+            return True
+        return s.win.before is not None and await s.rows_beyond(s.win.before, forward=True)
+
+    @strawberry.field(description="Whether rows precede this page.")
+    async def has_previous_page(self) -> bool:
+        s = self._state
+        if s.win.last is not None and s.page.has_more:
+            return True
+        return s.win.after is not None and await s.rows_beyond(s.win.after, forward=False)
+
+    @strawberry.field(description="Cursor of the first row of the page.")
+    def start_cursor(self) -> str | None:
+        rows = self._state.page.rows
+        return self._state.cursor(rows[0]) if rows else None
+
+    @strawberry.field(description="Cursor of the last row of the page.")
+    def end_cursor(self) -> str | None:
+        rows = self._state.page.rows
+        return self._state.cursor(rows[-1]) if rows else None
+
+
+@strawberry.type(description="A row of a list, with its cursor.")
+class Edge(Generic[NodeT]):
+    node: NodeT = strawberry.field(description="The row.")
+    _state: strawberry.Private[_State]
+    _row: strawberry.Private[Any]
+
+    @strawberry.field(description="Opaque cursor of this row, for `after`/`before`.")
+    def cursor(self) -> str:
+        return self._state.cursor(self._row)
+
+
+@strawberry.type(description="A page of a list (Relay cursor connection).")
+class Connection(Generic[NodeT]):
+    _state: strawberry.Private[_State]
+
+    @strawberry.field(description="The rows of this page, with cursors.")
+    def edges(self) -> list[Edge[NodeT]]:
+        s = self._state
+        return [Edge(node=n, _state=s, _row=r) for n, r in zip(s.nodes, s.page.rows, strict=True)]
+
+    @strawberry.field(description="The rows of this page.")
+    def nodes(self) -> list[NodeT]:
+        return self._state.nodes
+
+    @strawberry.field(description="Where this page sits in the list.")
+    def page_info(self) -> PageInfo:
+        return PageInfo(_state=self._state)
+
+    @strawberry.field(description="How many rows the whole list has (Cliniko's total_entries).")
+    async def total_count(self) -> int:
+        return await self._state.total()
+
+
+async def resolve_connection(
+    ctx: Context,
+    spec: ListSpec,
+    *,
+    parent: str | None,
+    parent_id: int | None,
+    filter_input: Any,
+    order_by: Sequence[Any] | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Any]:
+    """Resolve one connection field; nested ones batch every parent into one statement."""
+    requested = [(o.field.value, o.direction == OrderDirection.DESC) for o in order_by or []]
+    keys = pg.ordering(requested, spec.default_order)
+    fp = pg.fingerprint(spec.name, keys, filter_input)
+    settings = ctx.settings
+    try:
+        win = pg.window(
+            first=first, last=last, after=after, before=before, fp=fp, table=spec.table, keys=keys,
+            default_size=settings.default_page_size, max_size=settings.max_page_size,
+        )
+        where = spec.where(filter_input)
+    except (pg.PaginationError, InvalidIdError) as exc:
+        raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from None
+    if parent is None:
+        page = await pg.fetch_page(ctx.db, spec.table, where, keys, win)
+    else:
+        page = await _nested_loader(ctx, spec, parent, keys, fp, where, win).load(parent_id)
+    return Connection(
+        _state=_State(ctx, spec, keys, fp, where, win, page, parent, parent_id)
+    )
+
+
+def _nested_loader(
+    ctx: Context, spec: ListSpec, parent: str, keys: Any, fp: str, where: list[Any], win: pg.Window
+) -> Any:
+    async def batch(ids: list[int]) -> list[pg.Slice]:
+        pages = await pg.fetch_pages(ctx.db, spec.table, parent, ids, where, keys, win)
+        return [pages[i] for i in ids]
+
+    return ctx.loader(("page", spec.name, parent, fp, win), batch)
+
+
+def connection_field(spec: ListSpec, *, parent: str | None, description: str) -> Any:
+    """A connection field with the standard arguments; `parent` names the column that
+    links rows to the object the field sits on (None for a root list)."""
+    filter_t, order_t, conn_t = spec.filter_type, spec.order_type, Connection[spec.node_type]  # type: ignore[name-defined]
+
+    async def resolve(
+        root: Any,
+        info: strawberry.Info[Context, None],
+        filter: Annotated[  # noqa: A002
+            filter_t | None, strawberry.argument(description="Narrow the list.")  # type: ignore[valid-type]
+        ] = None,
+        order_by: Annotated[
+            list[order_t] | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Sort keys; default CREATED_AT ASC, ties by id."),
+        ] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size from the start (default 50, at most 100).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Start after this cursor.")
+        ] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="Page size from the end (at most 100).")
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="End before this cursor.")
+        ] = None,
+    ) -> conn_t:  # type: ignore[valid-type]
+        return await resolve_connection(
+            info.context, spec, parent=parent, parent_id=None if parent is None else root.id,
+            filter_input=filter, order_by=order_by, first=first, after=after, last=last, before=before,
+        )
+
+    return strawberry.field(resolver=resolve, description=description)

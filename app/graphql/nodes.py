@@ -1,0 +1,64 @@
+"""The node registry: which GraphQL type lives in which table, and loading nodes by id.
+
+Domain modules register their tables at import; loaders come from the request context,
+so every load is scoped to the caller's account.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.context import Context
+
+BOOKING_TYPES = frozenset({"GroupAppointment", "IndividualAppointment"})
+
+
+@dataclass(frozen=True)
+class _Entry:
+    table: sa.Table
+    to_node: Callable[[sa.Row[Any]], Any]
+
+
+_TABLES: dict[str, _Entry] = {}
+_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {}
+
+
+def node_from_row(cls: type) -> Callable[[sa.Row[Any]], Any]:
+    """Build instances of a Strawberry type straight from a row's columns (no copying)."""
+
+    def to_node(row: sa.Row[Any]) -> Any:
+        node = cls.__new__(cls)
+        node.__dict__.update(row._mapping)
+        return node
+
+    return to_node
+
+
+def register(
+    table: sa.Table,
+    to_node: Callable[[sa.Row[Any]], Any],
+    types: dict[str, Callable[[Any], bool]],
+) -> None:
+    """Declare the GraphQL type names stored in `table`, each with a check of the node."""
+    _TABLES[table.name] = _Entry(table, to_node)
+    for type_name, check in types.items():
+        _TYPES[type_name] = (table.name, check)
+
+
+def type_names() -> frozenset[str]:
+    return frozenset(_TYPES)
+
+
+async def load_node(ctx: Context, table_name: str, database_id: int) -> Any:
+    """The node with this id in the caller's account, or None."""
+    entry = _TABLES[table_name]
+    return await ctx.by_id(entry.table, entry.to_node).load(database_id)
+
+
+async def load_typed(ctx: Context, type_name: str, database_id: int) -> Any:
+    """The node of this GraphQL type and id, or None (also when the row is another kind)."""
+    table_name, check = _TYPES[type_name]
+    node = await load_node(ctx, table_name, database_id)
+    return node if node is not None and check(node) else None

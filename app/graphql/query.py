@@ -1,0 +1,94 @@
+"""The root Query: refetching by id and the root lists."""
+
+from collections.abc import Collection
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+
+from app.context import Context
+from app.graphql.attendees import ATTENDEES, Attendee
+from app.graphql.bookings import BOOKINGS, Booking
+from app.graphql.catalog import APPOINTMENT_TYPES, PRACTITIONERS, AppointmentType, Practitioner
+from app.graphql.common import Node
+from app.graphql.connection import connection_field
+from app.graphql.nodes import BOOKING_TYPES, load_typed, type_names
+from app.graphql.patients import PATIENTS, Patient, PatientCase
+from app.ids import InvalidIdError, from_global_id, parse_id
+
+Info = strawberry.Info[Context, None]
+MAX_NODES = 100
+IdArg = Annotated[strawberry.ID, strawberry.argument(description="A global id, or a database id (digits).")]
+
+
+def _bad_id(exc: InvalidIdError) -> GraphQLError:
+    return GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"})
+
+
+async def _lookup(ctx: Context, value: str, types: Collection[str]) -> Any:
+    """The node for a global or database id of one of `types`; None when not found."""
+    try:
+        if value.isascii() and value.isdigit():
+            database_id = parse_id(value, types)
+            return await load_typed(ctx, min(types), database_id) if len(types) == 1 else (
+                await load_typed(ctx, "GroupAppointment", database_id)
+                or await load_typed(ctx, "IndividualAppointment", database_id)
+            )
+        type_name, database_id = from_global_id(value)
+        parse_id(value, types)
+    except InvalidIdError as exc:
+        raise _bad_id(exc) from None
+    return await load_typed(ctx, type_name, database_id)
+
+
+async def _node(ctx: Context, value: str) -> Any:
+    try:
+        type_name, database_id = from_global_id(value)
+    except InvalidIdError as exc:
+        raise _bad_id(InvalidIdError(f"{exc} `node` takes global ids (the `id` field).")) from None
+    if type_name not in type_names():
+        raise _bad_id(InvalidIdError(f'"{value}" names an unknown type "{type_name}".'))
+    return await load_typed(ctx, type_name, database_id)
+
+
+@strawberry.type(description="Read the clinic's attendees, bookings and patients.")
+class Query:
+    @strawberry.field(description="Refetch any object by its global id; null when not found.")
+    async def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]) -> Node | None:  # noqa: A002
+        return await _node(info.context, id)
+
+    @strawberry.field(description="Refetch up to 100 objects by global id, in order; null where not found.")
+    async def nodes(self, info: Info, ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids (at most 100).")]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise GraphQLError(f"`nodes` takes at most {MAX_NODES} ids.", extensions={"code": "BAD_USER_INPUT"})
+        return [await _node(info.context, value) for value in ids]
+
+    @strawberry.field(description="One attendee by id, whatever its state; null when not found.")
+    async def attendee(self, info: Info, id: IdArg) -> Attendee | None:  # noqa: A002
+        return await _lookup(info.context, id, {"Attendee"})  # type: ignore[no-any-return]
+
+    @strawberry.field(description="One booking by id, whatever its state; null when not found.")
+    async def booking(self, info: Info, id: IdArg) -> Booking | None:  # noqa: A002
+        return await _lookup(info.context, id, BOOKING_TYPES)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="One patient by id, whatever its state; null when not found.")
+    async def patient(self, info: Info, id: IdArg) -> Patient | None:  # noqa: A002
+        return await _lookup(info.context, id, {"Patient"})  # type: ignore[no-any-return]
+
+    @strawberry.field(description="One patient case by id; null when not found.")
+    async def patient_case(self, info: Info, id: IdArg) -> PatientCase | None:  # noqa: A002
+        return await _lookup(info.context, id, {"PatientCase"})  # type: ignore[no-any-return]
+
+    @strawberry.field(description="One appointment type by id; null when not found.")
+    async def appointment_type(self, info: Info, id: IdArg) -> AppointmentType | None:  # noqa: A002
+        return await _lookup(info.context, id, {"AppointmentType"})  # type: ignore[no-any-return]
+
+    @strawberry.field(description="One practitioner by id; null when not found.")
+    async def practitioner(self, info: Info, id: IdArg) -> Practitioner | None:  # noqa: A002
+        return await _lookup(info.context, id, {"Practitioner"})  # type: ignore[no-any-return]
+
+    attendees = connection_field(ATTENDEES, parent=None, description="Attendees; archived, cancelled and deleted ones are hidden unless the filter asks.")
+    bookings = connection_field(BOOKINGS, parent=None, description="Bookings; archived, cancelled and deleted ones are hidden unless the filter asks.")
+    patients = connection_field(PATIENTS, parent=None, description="Patients; archived and deleted ones are hidden unless the filter asks.")
+    appointment_types = connection_field(APPOINTMENT_TYPES, parent=None, description="Appointment types.")
+    practitioners = connection_field(PRACTITIONERS, parent=None, description="Practitioners.")

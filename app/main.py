@@ -1,0 +1,115 @@
+"""create_app(): the Starlette application serving /graphql (GraphiQL on GET from a browser)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+
+from app.auth import authenticate, key_from_authorization
+from app.config import Settings, load_settings
+from app.context import Context, RequestDB
+from app.db import Database, create_database
+from app.schema import schema
+
+logger = logging.getLogger("app.requests")
+STATEMENTS_HEADER = b"x-sql-statements"
+UNAUTHORIZED = orjson.dumps(
+    {"errors": [{"message": "Missing or invalid API key: send `Authorization: Bearer <key>`."}]}
+)
+
+
+class GraphQLView(GraphQL):  # type: ignore[type-arg]
+    """Strawberry's ASGI view with our context, orjson and the contract's status codes."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql")
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> Any:
+        db: RequestDB | None = request.scope.get("gateway.db")
+        if db is None:  # the GraphiQL page: nothing will be executed
+            return None
+        return Context(db=db, settings=self.settings, request=request, response=response)
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+class GraphQLEndpoint:
+    """Authenticates every GraphQL request (the one place), then hands it to the view."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.view = GraphQLView(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if self._is_ide_page(request):
+            await self.view(scope, receive, send)
+            return
+        key = key_from_authorization(request.headers.get("authorization"))
+        db = RequestDB(self.database.read, account_id=0)
+        try:
+            found = await authenticate(db, key) if key else None
+            if found is None:
+                await self._unauthorized(scope, receive, send)
+                return
+            db.account_id, key_id = found
+            scope["gateway.db"] = db
+            scope["gateway.key_id"] = key_id
+
+            async def send_with_count(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    count = str(db.statements).encode()
+                    message["headers"] = [*message.get("headers", []), (STATEMENTS_HEADER, count)]
+                await send(message)
+
+            await self.view(scope, receive, send_with_count)
+        finally:
+            await db.close()
+
+    def _is_ide_page(self, request: Request) -> bool:
+        return (
+            request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def _unauthorized(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = Response(
+            UNAUTHORIZED,
+            status_code=401,
+            media_type="application/json",
+            headers={"WWW-Authenticate": 'Bearer realm="attendee-gateway", Basic realm="attendee-gateway"'},
+        )
+        await response(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI application; the database engines open and close with its lifespan."""
+    settings = settings or load_settings()
+    database = create_database(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    endpoint = GraphQLEndpoint(database, settings)
+    app = Starlette(
+        routes=[Route("/graphql", endpoint, methods=["GET", "POST"])],
+        lifespan=lifespan,
+    )
+    app.state.database = database
+    return app
