@@ -13,7 +13,7 @@ from app.context import RequestDB
 from app.models import ApiKey
 
 KEY_PREFIX = "agw_"
-_api_key = ApiKey.__table__
+_api_key: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
 
 
 def generate_api_key() -> str:

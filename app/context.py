@@ -33,7 +33,7 @@ class RequestDB:
         stmt = sa.select(*columns) if columns else sa.select(table)
         return stmt.where(table.c.account_id == self.account_id)
 
-    async def fetch(self, stmt: sa.Executable) -> Sequence[sa.Row[Any]]:
+    async def fetch(self, stmt: sa.Executable) -> Sequence[Any]:
         async with self._lock:
             if self._conn is None:
                 self._conn = await self._engine.connect()
@@ -56,20 +56,20 @@ class Context:
     key_id: int | None = None
     request: Any = None
     response: Any = None
-    _loaders: dict[Any, DataLoader] = field(default_factory=dict)
+    _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
 
     @property
     def account_id(self) -> int:
         return self.db.account_id
 
-    def loader(self, key: Any, batch: Callable[[list[Any]], Any]) -> DataLoader:
+    def loader(self, key: Any, batch: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         """The request's loader for `key`, made on first use from `batch`."""
         found = self._loaders.get(key)
         if found is None:
             found = self._loaders[key] = DataLoader(batch_load_fn=batch)
         return found
 
-    def by_id(self, table: sa.Table, to_node: Callable[[sa.Row[Any]], Any]) -> DataLoader:
+    def by_id(self, table: sa.Table, to_node: Callable[[sa.Row[Any]], Any]) -> DataLoader[Any, Any]:
         """A loader of `table` rows by id, as nodes, None for a missing (or foreign) id."""
 
         async def batch(ids: list[int]) -> list[Any]:

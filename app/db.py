@@ -59,8 +59,13 @@ def create_database(settings: Settings) -> Database:
     """Open the engines for the configured DATABASE_URL."""
     url = settings.database_url
     if make_url(url).get_backend_name() == "sqlite":
-        return Database(read=_sqlite_engine(url, write=False), write=_sqlite_engine(url, write=True))
+        return Database(
+            read=_sqlite_engine(url, write=False), write=_sqlite_engine(url, write=True)
+        )
     write = create_async_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=False
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=False,
     )
     return Database(read=write.execution_options(isolation_level="AUTOCOMMIT"), write=write)

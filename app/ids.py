@@ -49,5 +49,7 @@ def parse_id(value: str, expected: Collection[str]) -> int:
     type_name, database_id = from_global_id(value)
     if type_name not in expected:
         wanted = " or ".join(sorted(expected))
-        raise InvalidIdError(f'"{value}" is a global id of type {type_name}; expected a {wanted} id.')
+        raise InvalidIdError(
+            f'"{value}" is a global id of type {type_name}; expected a {wanted} id.'
+        )
     return database_id

@@ -15,7 +15,6 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-
 from app.auth import authenticate, key_from_authorization
 from app.config import Settings, load_settings
 from app.context import Context, RequestDB
@@ -29,7 +28,7 @@ UNAUTHORIZED = orjson.dumps(
 )
 
 
-class GraphQLView(GraphQL):  # type: ignore[type-arg]
+class GraphQLView(GraphQL):
     """Strawberry's ASGI view with our context, orjson and the contract's status codes."""
 
     def __init__(self, settings: Settings) -> None:
@@ -42,7 +41,7 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
             return None
         return Context(db=db, settings=self.settings, request=request, response=response)
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 
@@ -91,7 +90,9 @@ class GraphQLEndpoint:
             UNAUTHORIZED,
             status_code=401,
             media_type="application/json",
-            headers={"WWW-Authenticate": 'Bearer realm="attendee-gateway", Basic realm="attendee-gateway"'},
+            headers={
+                "WWW-Authenticate": 'Bearer realm="attendee-gateway", Basic realm="attendee-gateway"'
+            },
         )
         await response(scope, receive, send)
 

@@ -76,7 +76,10 @@ class ApiKey(SQLModel, table=True):
 class Practitioner(SQLModel, table=True):
     """A practitioner who holds appointments."""
 
-    __table_args__ = (sa.UniqueConstraint("account_id", "id"), *_keyset("practitioner", "account_id"))
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "id"),
+        *_keyset("practitioner", "account_id"),
+    )
     id: int | None = _pk()
     account_id: int = _account()
     first_name: str = _text(255, nullable=False)

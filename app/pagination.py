@@ -109,7 +109,9 @@ def decode_cursor(cursor: str, fp: str, table: sa.Table, keys: Sequence[Key]) ->
     if not isinstance(values, list) or len(values) != len(keys):
         raise PaginationError(f'"{cursor}" is not a valid cursor.')
     try:
-        return tuple(_decode_value(table.c[name].type, v) for (name, _), v in zip(keys, values, strict=True))
+        return tuple(
+            _decode_value(table.c[name].type, v) for (name, _), v in zip(keys, values, strict=True)
+        )
     except (ValueError, TypeError):
         raise PaginationError(f'"{cursor}" is not a valid cursor.') from None
 
@@ -175,9 +177,7 @@ def beyond(table: sa.Table, keys: Sequence[Key], values: Sequence[Any], *, forwa
 
 
 def order_clauses(table: sa.Table, keys: Sequence[Key], *, forward: bool) -> list[Any]:
-    return [
-        table.c[name].desc() if desc == forward else table.c[name].asc() for name, desc in keys
-    ]
+    return [table.c[name].desc() if desc == forward else table.c[name].asc() for name, desc in keys]
 
 
 def bounds(table: sa.Table, keys: Sequence[Key], win: Window) -> list[Any]:
@@ -260,9 +260,7 @@ async def count_per_parent(
 ) -> dict[int, int]:
     col = table.c[parent]
     stmt = (
-        db.select_from(table, col, sa.func.count())
-        .where(col.in_(parent_ids), *where)
-        .group_by(col)
+        db.select_from(table, col, sa.func.count()).where(col.in_(parent_ids), *where).group_by(col)
     )
     return {row[0]: int(row[1]) for row in await db.fetch(stmt)}
 

@@ -34,43 +34,81 @@ TABLE: sa.Table = AttendeeRow.__table__  # type: ignore[attr-defined]
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.type(description="One patient's place in one booking (a group or individual appointment).")
+@strawberry.type(
+    description="One patient's place in one booking (a group or individual appointment)."
+)
 class Attendee(Node):
     booking_id: strawberry.Private[int]
     patient_id: strawberry.Private[int]
     patient_case_id: strawberry.Private[int | None]
     account_id: strawberry.Private[int]
     database_id: strawberry.ID = database_id_field()
-    arrived: bool | None = strawberry.field(description="Whether the patient turned up; null when not recorded.")
+    arrived: bool | None = strawberry.field(
+        description="Whether the patient turned up; null when not recorded."
+    )
     notes: str | None = strawberry.field(description="Notes on this attendance.")
-    booking_ip_address: str | None = strawberry.field(description="IP address of an online booking.")
-    online_booking_policy_accepted: bool | None = strawberry.field(description="Whether the patient accepted the online-booking policy.")
-    cancellation_reason: CancellationReason | None = strawberry.field(description="Why it was cancelled; null when not cancelled.")
-    cancellation_note: str | None = strawberry.field(description="Free-text note given on cancelling.")
-    cancellation_url: str | None = strawberry.field(description="The patient-facing self-cancel link.")
-    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled (final; cannot be undone).")
+    booking_ip_address: str | None = strawberry.field(
+        description="IP address of an online booking."
+    )
+    online_booking_policy_accepted: bool | None = strawberry.field(
+        description="Whether the patient accepted the online-booking policy."
+    )
+    cancellation_reason: CancellationReason | None = strawberry.field(
+        description="Why it was cancelled; null when not cancelled."
+    )
+    cancellation_note: str | None = strawberry.field(
+        description="Free-text note given on cancelling."
+    )
+    cancellation_url: str | None = strawberry.field(
+        description="The patient-facing self-cancel link."
+    )
+    cancelled_at: datetime | None = strawberry.field(
+        description="When it was cancelled (final; cannot be undone)."
+    )
     archived_at: datetime | None = strawberry.field(description="When it was archived.")
     deleted_at: datetime | None = strawberry.field(description="When it was soft-deleted (legacy).")
-    email_reminder_sent: bool | None = strawberry.field(description="Whether an email reminder went out.")
-    sms_reminder_sent: bool | None = strawberry.field(description="Whether an SMS reminder went out.")
-    sent_email_reminders_count: int | None = strawberry.field(description="Number of email reminders sent.")
-    sent_sms_reminders_count: int | None = strawberry.field(description="Number of SMS reminders sent.")
-    invoice_status: InvoiceStatus | None = strawberry.field(description="Invoice state of this attendance.")
-    treatment_note_status: TreatmentNoteStatus | None = strawberry.field(description="Treatment-note state of this attendance.")
-    telehealth_url: str | None = strawberry.field(description="The patient's telehealth link (usable by anyone who has it).")
+    email_reminder_sent: bool | None = strawberry.field(
+        description="Whether an email reminder went out."
+    )
+    sms_reminder_sent: bool | None = strawberry.field(
+        description="Whether an SMS reminder went out."
+    )
+    sent_email_reminders_count: int | None = strawberry.field(
+        description="Number of email reminders sent."
+    )
+    sent_sms_reminders_count: int | None = strawberry.field(
+        description="Number of SMS reminders sent."
+    )
+    invoice_status: InvoiceStatus | None = strawberry.field(
+        description="Invoice state of this attendance."
+    )
+    treatment_note_status: TreatmentNoteStatus | None = strawberry.field(
+        description="Treatment-note state of this attendance."
+    )
+    telehealth_url: str | None = strawberry.field(
+        description="The patient's telehealth link (usable by anyone who has it)."
+    )
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
 
-    @strawberry.field(description="Cliniko's label for the cancellation reason; null when not cancelled.")
+    @strawberry.field(
+        description="Cliniko's label for the cancellation reason; null when not cancelled."
+    )
     def cancellation_reason_description(self) -> str | None:
-        return CANCELLATION_LABELS.get(self.cancellation_reason) if self.cancellation_reason else None
+        return (
+            CANCELLATION_LABELS.get(self.cancellation_reason) if self.cancellation_reason else None
+        )
 
     @strawberry.field(description="The booking attended.")
-    async def booking(self, info: Info) -> Annotated["Booking", strawberry.lazy("app.graphql.bookings")]:
+    async def booking(
+        self, info: Info
+    ) -> Annotated["Booking", strawberry.lazy("app.graphql.bookings")]:
         return await load_node(info.context, "booking", self.booking_id)
 
     @strawberry.field(description="The patient attending.")
-    async def patient(self, info: Info) -> Annotated["Patient", strawberry.lazy("app.graphql.patients")]:
+    async def patient(
+        self, info: Info
+    ) -> Annotated["Patient", strawberry.lazy("app.graphql.patients")]:
         return await load_node(info.context, "patient", self.patient_id)
 
     @strawberry.field(description="The patient case this attendance counts toward, if any.")
@@ -86,21 +124,44 @@ AttendeeOrderField = timestamp_order_fields("AttendeeOrderField", "attendee")
 AttendeeOrder = order_input("AttendeeOrder", AttendeeOrderField, "attendee")
 
 
-@strawberry.input(description="Narrow an attendee list (Cliniko's q[] filters). Archived, cancelled and deleted attendees are hidden unless asked for.")
+@strawberry.input(
+    description="Narrow an attendee list (Cliniko's q[] filters). Archived, cancelled and deleted attendees are hidden unless asked for."
+)
 class AttendeeFilter:
     database_id: IdFilter | None = strawberry.field(default=None, description="By attendee id.")
     booking_id: IdFilter | None = strawberry.field(default=None, description="By booking.")
     patient_id: IdFilter | None = strawberry.field(default=None, description="By patient.")
-    patient_case_id: IdFilter | None = strawberry.field(default=None, description="By patient case.")
-    arrived: bool | None = strawberry.field(default=None, description="Recorded as arrived (true) or not (false); null rows match neither.")
-    created_at: DateTimeFilter | None = strawberry.field(default=None, description="By creation time.")
-    updated_at: DateTimeFilter | None = strawberry.field(default=None, description="By last change.")
-    archived_at: DateTimeFilter | None = strawberry.field(default=None, description="By archive time; brings back the archived rows it matches.")
-    cancelled_at: DateTimeFilter | None = strawberry.field(default=None, description="By cancel time; brings back the cancelled rows it matches.")
-    deleted_at: DateTimeFilter | None = strawberry.field(default=None, description="By delete time; brings back the deleted rows it matches.")
-    include_archived: bool = strawberry.field(default=False, description="Also list archived attendees.")
-    include_cancelled: bool = strawberry.field(default=False, description="Also list cancelled attendees.")
-    include_deleted: bool = strawberry.field(default=False, description="Also list deleted attendees.")
+    patient_case_id: IdFilter | None = strawberry.field(
+        default=None, description="By patient case."
+    )
+    arrived: bool | None = strawberry.field(
+        default=None,
+        description="Recorded as arrived (true) or not (false); null rows match neither.",
+    )
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By creation time."
+    )
+    updated_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By last change."
+    )
+    archived_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By archive time; brings back the archived rows it matches."
+    )
+    cancelled_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By cancel time; brings back the cancelled rows it matches."
+    )
+    deleted_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By delete time; brings back the deleted rows it matches."
+    )
+    include_archived: bool = strawberry.field(
+        default=False, description="Also list archived attendees."
+    )
+    include_cancelled: bool = strawberry.field(
+        default=False, description="Also list cancelled attendees."
+    )
+    include_deleted: bool = strawberry.field(
+        default=False, description="Also list deleted attendees."
+    )
 
 
 def attendee_where(flt: AttendeeFilter | None) -> list[Any]:

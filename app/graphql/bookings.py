@@ -48,11 +48,17 @@ class BookingKind(Enum):
     INDIVIDUAL = "individual"
 
 
-@strawberry.type(description="How a booking repeats: occurrences are the start plus n × interval, in UTC.")
+@strawberry.type(
+    description="How a booking repeats: occurrences are the start plus n × interval, in UTC."
+)
 class RepeatRule:
     repeat_type: RepeatType | None = strawberry.field(description="Daily, weekly or monthly.")
-    number_of_repeats: int | None = strawberry.field(description="Occurrences after the first (at most 51).")
-    repeating_interval: int | None = strawberry.field(description="Every N days, weeks or months (at most 100).")
+    number_of_repeats: int | None = strawberry.field(
+        description="Occurrences after the first (at most 51)."
+    )
+    repeating_interval: int | None = strawberry.field(
+        description="Every N days, weeks or months (at most 100)."
+    )
 
 
 BookingOrderField = timestamp_order_fields(
@@ -61,24 +67,52 @@ BookingOrderField = timestamp_order_fields(
 BookingOrder = order_input("BookingOrder", BookingOrderField, "booking")
 
 
-@strawberry.input(description="Narrow a booking list. Archived, cancelled and deleted bookings are hidden unless asked for.")
+@strawberry.input(
+    description="Narrow a booking list. Archived, cancelled and deleted bookings are hidden unless asked for."
+)
 class BookingFilter:
     database_id: IdFilter | None = strawberry.field(default=None, description="By booking id.")
-    kind: BookingKind | None = strawberry.field(default=None, description="Group or individual appointments only.")
-    practitioner_id: IdFilter | None = strawberry.field(default=None, description="By practitioner.")
-    appointment_type_id: IdFilter | None = strawberry.field(default=None, description="By appointment type.")
-    patient_id: IdFilter | None = strawberry.field(default=None, description="Bookings the patient has an attendance in (in any state).")
-    repeated_from_id: IdFilter | None = strawberry.field(default=None, description="Occurrences of a repeat series, by its first booking.")
+    kind: BookingKind | None = strawberry.field(
+        default=None, description="Group or individual appointments only."
+    )
+    practitioner_id: IdFilter | None = strawberry.field(
+        default=None, description="By practitioner."
+    )
+    appointment_type_id: IdFilter | None = strawberry.field(
+        default=None, description="By appointment type."
+    )
+    patient_id: IdFilter | None = strawberry.field(
+        default=None, description="Bookings the patient has an attendance in (in any state)."
+    )
+    repeated_from_id: IdFilter | None = strawberry.field(
+        default=None, description="Occurrences of a repeat series, by its first booking."
+    )
     starts_at: DateTimeFilter | None = strawberry.field(default=None, description="By start.")
     ends_at: DateTimeFilter | None = strawberry.field(default=None, description="By end.")
-    created_at: DateTimeFilter | None = strawberry.field(default=None, description="By creation time.")
-    updated_at: DateTimeFilter | None = strawberry.field(default=None, description="By last change.")
-    archived_at: DateTimeFilter | None = strawberry.field(default=None, description="By archive time; brings back the archived rows it matches.")
-    cancelled_at: DateTimeFilter | None = strawberry.field(default=None, description="By cancel time; brings back the cancelled rows it matches.")
-    deleted_at: DateTimeFilter | None = strawberry.field(default=None, description="By delete time; brings back the deleted rows it matches.")
-    include_archived: bool = strawberry.field(default=False, description="Also list archived bookings.")
-    include_cancelled: bool = strawberry.field(default=False, description="Also list cancelled bookings.")
-    include_deleted: bool = strawberry.field(default=False, description="Also list deleted bookings.")
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By creation time."
+    )
+    updated_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By last change."
+    )
+    archived_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By archive time; brings back the archived rows it matches."
+    )
+    cancelled_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By cancel time; brings back the cancelled rows it matches."
+    )
+    deleted_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By delete time; brings back the deleted rows it matches."
+    )
+    include_archived: bool = strawberry.field(
+        default=False, description="Also list archived bookings."
+    )
+    include_cancelled: bool = strawberry.field(
+        default=False, description="Also list cancelled bookings."
+    )
+    include_deleted: bool = strawberry.field(
+        default=False, description="Also list deleted bookings."
+    )
 
 
 def booking_where(flt: BookingFilter | None) -> list[Any]:
@@ -89,7 +123,9 @@ def booking_where(flt: BookingFilter | None) -> list[Any]:
     c = TABLE.c
     terms += id_terms(c.id, flt.database_id, BOOKING_TYPES, "databaseId")
     terms += id_terms(c.practitioner_id, flt.practitioner_id, {"Practitioner"}, "practitionerId")
-    terms += id_terms(c.appointment_type_id, flt.appointment_type_id, {"AppointmentType"}, "appointmentTypeId")
+    terms += id_terms(
+        c.appointment_type_id, flt.appointment_type_id, {"AppointmentType"}, "appointmentTypeId"
+    )
     terms += id_terms(c.repeated_from_id, flt.repeated_from_id, BOOKING_TYPES, "repeatedFromId")
     patient_terms = id_terms(ATTENDEE_TABLE.c.patient_id, flt.patient_id, {"Patient"}, "patientId")
     if patient_terms:
@@ -99,7 +135,15 @@ def booking_where(flt: BookingFilter | None) -> list[Any]:
         )
     if flt.kind is not None:
         terms.append(c.kind == flt.kind.value)
-    for name in ("starts_at", "ends_at", "created_at", "updated_at", "archived_at", "cancelled_at", "deleted_at"):
+    for name in (
+        "starts_at",
+        "ends_at",
+        "created_at",
+        "updated_at",
+        "archived_at",
+        "cancelled_at",
+        "deleted_at",
+    ):
         terms += range_terms(c[name], getattr(flt, name))
     return terms
 
@@ -116,7 +160,9 @@ BOOKINGS = ListSpec(
 
 
 AttendeeConnectionField = connection_field(
-    ATTENDEES, parent="booking_id", description="The booking's attendees (active ones unless the filter asks)."
+    ATTENDEES,
+    parent="booking_id",
+    description="The booking's attendees (active ones unless the filter asks).",
 )
 
 
@@ -129,7 +175,9 @@ class Booking(Node):
     kind: strawberry.Private[str]
     database_id: strawberry.ID = database_id_field()
     starts_at: datetime = strawberry.field(description="Start (UTC).")
-    ends_at: datetime = strawberry.field(description="End (UTC); defaults to start + the type's duration.")
+    ends_at: datetime = strawberry.field(
+        description="End (UTC); defaults to start + the type's duration."
+    )
     notes: str | None = strawberry.field(description="Notes on the booking.")
     archived_at: datetime | None = strawberry.field(description="When it was archived.")
     cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
@@ -138,7 +186,9 @@ class Booking(Node):
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
     attendees = AttendeeConnectionField
     repeats = connection_field(
-        BOOKINGS, parent="repeated_from_id", description="The occurrences generated from this booking."
+        BOOKINGS,
+        parent="repeated_from_id",
+        description="The occurrences generated from this booking.",
     )
 
     @strawberry.field(description="The appointment type.")
@@ -161,7 +211,9 @@ class Booking(Node):
         )
 
     @strawberry.field(description="The booking this occurrence was generated from.")
-    async def repeated_from(self, info: Info) -> Annotated["Booking", strawberry.lazy("app.graphql.bookings")] | None:
+    async def repeated_from(
+        self, info: Info
+    ) -> Annotated["Booking", strawberry.lazy("app.graphql.bookings")] | None:
         if self.repeated_from_id is None:
             return None
         return await load_node(info.context, "booking", self.repeated_from_id)
@@ -182,15 +234,23 @@ class IndividualAppointment(Booking):
     patient_case_id: strawberry.Private[int | None]
     patient_arrived: bool | None = strawberry.field(description="Whether the patient arrived.")
     did_not_arrive: bool | None = strawberry.field(description="No-show flag.")
-    cancellation_reason: CancellationReason | None = strawberry.field(description="Why it was cancelled.")
+    cancellation_reason: CancellationReason | None = strawberry.field(
+        description="Why it was cancelled."
+    )
     cancellation_note: str | None = strawberry.field(description="Note given on cancelling.")
 
-    @strawberry.field(description="Cliniko's label for the cancellation reason; null when not cancelled.")
+    @strawberry.field(
+        description="Cliniko's label for the cancellation reason; null when not cancelled."
+    )
     def cancellation_reason_description(self) -> str | None:
-        return CANCELLATION_LABELS.get(self.cancellation_reason) if self.cancellation_reason else None
+        return (
+            CANCELLATION_LABELS.get(self.cancellation_reason) if self.cancellation_reason else None
+        )
 
     @strawberry.field(description="The patient.")
-    async def patient(self, info: Info) -> Annotated["Patient", strawberry.lazy("app.graphql.patients")]:
+    async def patient(
+        self, info: Info
+    ) -> Annotated["Patient", strawberry.lazy("app.graphql.patients")]:
         return await load_node(info.context, "patient", self.patient_id)
 
     @strawberry.field(description="The patient case, if any.")
@@ -206,7 +266,7 @@ _group, _individual = node_from_row(GroupAppointment), node_from_row(IndividualA
 
 
 def to_booking(row: sa.Row[Any]) -> Booking:
-    return _group(row) if row.kind == "group" else _individual(row)  # type: ignore[no-any-return]
+    return _group(row) if row.kind == "group" else _individual(row)
 
 
 register(

@@ -24,13 +24,17 @@ TYPE_TABLE: sa.Table = AppointmentTypeRow.__table__  # type: ignore[attr-defined
 PRACTITIONER_TABLE: sa.Table = PractitionerRow.__table__  # type: ignore[attr-defined]
 
 
-@strawberry.type(description="A kind of appointment; supplies a booking's default duration and seats.")
+@strawberry.type(
+    description="A kind of appointment; supplies a booking's default duration and seats."
+)
 class AppointmentType(Node):
     account_id: strawberry.Private[int]
     database_id: strawberry.ID = database_id_field()
-    name: str = strawberry.field(description="Name, e.g. \"Clinical Pilates Class\".")
+    name: str = strawberry.field(description='Name, e.g. "Clinical Pilates Class".')
     duration_in_minutes: int = strawberry.field(description="Default length of a booking (1–1440).")
-    max_attendees: int = strawberry.field(description="Default seats of a group appointment (1–100).")
+    max_attendees: int = strawberry.field(
+        description="Default seats of a group appointment (1–100)."
+    )
     archived_at: datetime | None = strawberry.field(description="When it was archived.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
@@ -42,7 +46,7 @@ class Practitioner(Node):
     database_id: strawberry.ID = database_id_field()
     first_name: str = strawberry.field(description="First name.")
     last_name: str = strawberry.field(description="Last name.")
-    title: str | None = strawberry.field(description="Title, e.g. \"Dr\".")
+    title: str | None = strawberry.field(description='Title, e.g. "Dr".')
     display_name: str | None = strawberry.field(description="Name as shown to patients.")
     archived_at: datetime | None = strawberry.field(description="When it was archived.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")

@@ -1,5 +1,6 @@
 """Shared GraphQL pieces: the Node interface, scalars, enums and filter inputs."""
 
+from collections.abc import Collection
 from datetime import date, datetime
 from enum import Enum, IntEnum
 from typing import Any
@@ -37,7 +38,9 @@ def database_id_field() -> Any:
     def resolve(root: Any) -> strawberry.ID:
         return strawberry.ID(str(root.id))
 
-    return strawberry.field(resolver=resolve, description="Cliniko-style 64-bit database id, as a string.")
+    return strawberry.field(
+        resolver=resolve, description="Cliniko-style 64-bit database id, as a string."
+    )
 
 
 @strawberry.enum(description="Why an attendance was cancelled (Cliniko's integer codes).")
@@ -113,7 +116,7 @@ class DateFilter:
     )
 
 
-def id_terms(col: Any, flt: IdFilter | None, expected: set[str], name: str) -> list[Any]:
+def id_terms(col: Any, flt: IdFilter | None, expected: Collection[str], name: str) -> list[Any]:
     """WHERE terms for an IdFilter; InvalidIdError names the filter field."""
     if flt is None:
         return []
@@ -170,4 +173,4 @@ def order_input(name: str, fields: type[Enum], noun: str) -> Any:
 def timestamp_order_fields(name: str, noun: str, extra: dict[str, str] | None = None) -> Any:
     """An enum of sortable columns: CREATED_AT, UPDATED_AT, ID and any extra ones."""
     members = {**(extra or {}), "CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "ID": "id"}
-    return strawberry.enum(Enum(name, members), description=f"Columns {noun}s can be sorted on.")  # type: ignore[misc]
+    return strawberry.enum(Enum(name, members), description=f"Columns {noun}s can be sorted on.")  # type: ignore[call-overload]

@@ -71,7 +71,9 @@ class _State:
         at_or_beyond = sa.not_(pg.beyond(table, self.keys, values, forward=not forward))
 
         async def batch(ids: list[Any]) -> list[bool]:
-            found = await pg.parents_with_rows(self.ctx.db, table, parent, ids, [*where, at_or_beyond])
+            found = await pg.parents_with_rows(
+                self.ctx.db, table, parent, ids, [*where, at_or_beyond]
+            )
             return [i in found for i in ids]
 
         if parent is None:
@@ -162,8 +164,15 @@ async def resolve_connection(
     settings = ctx.settings
     try:
         win = pg.window(
-            first=first, last=last, after=after, before=before, fp=fp, table=spec.table, keys=keys,
-            default_size=settings.default_page_size, max_size=settings.max_page_size,
+            first=first,
+            last=last,
+            after=after,
+            before=before,
+            fp=fp,
+            table=spec.table,
+            keys=keys,
+            default_size=settings.default_page_size,
+            max_size=settings.max_page_size,
         )
         where = spec.where(filter_input)
     except (pg.PaginationError, InvalidIdError) as exc:
@@ -172,9 +181,7 @@ async def resolve_connection(
         page = await pg.fetch_page(ctx.db, spec.table, where, keys, win)
     else:
         page = await _nested_loader(ctx, spec, parent, keys, fp, where, win).load(parent_id)
-    return Connection(
-        _state=_State(ctx, spec, keys, fp, where, win, page, parent, parent_id)
-    )
+    return Connection(_state=_State(ctx, spec, keys, fp, where, win, page, parent, parent_id))
 
 
 def _nested_loader(
@@ -195,7 +202,7 @@ def connection_field(spec: ListSpec, *, parent: str | None, description: str) ->
     async def resolve(
         root: Any,
         info: strawberry.Info[Context, None],
-        filter: Annotated[  # noqa: A002
+        filter: Annotated[
             filter_t | None, strawberry.argument(description="Narrow the list.")  # type: ignore[valid-type]
         ] = None,
         order_by: Annotated[
@@ -203,7 +210,8 @@ def connection_field(spec: ListSpec, *, parent: str | None, description: str) ->
             strawberry.argument(description="Sort keys; default CREATED_AT ASC, ties by id."),
         ] = None,
         first: Annotated[
-            int | None, strawberry.argument(description="Page size from the start (default 50, at most 100).")
+            int | None,
+            strawberry.argument(description="Page size from the start (default 50, at most 100)."),
         ] = None,
         after: Annotated[
             str | None, strawberry.argument(description="Start after this cursor.")
@@ -216,8 +224,16 @@ def connection_field(spec: ListSpec, *, parent: str | None, description: str) ->
         ] = None,
     ) -> conn_t:  # type: ignore[valid-type]
         return await resolve_connection(
-            info.context, spec, parent=parent, parent_id=None if parent is None else root.id,
-            filter_input=filter, order_by=order_by, first=first, after=after, last=last, before=before,
+            info.context,
+            spec,
+            parent=parent,
+            parent_id=None if parent is None else root.id,
+            filter_input=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
 
     return strawberry.field(resolver=resolve, description=description)

@@ -25,7 +25,7 @@ _TABLES: dict[str, _Entry] = {}
 _TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {}
 
 
-def node_from_row(cls: type) -> Callable[[sa.Row[Any]], Any]:
+def node_from_row(cls: Any) -> Callable[[sa.Row[Any]], Any]:
     """Build instances of a Strawberry type straight from a row's columns (no copying)."""
 
     def to_node(row: sa.Row[Any]) -> Any:

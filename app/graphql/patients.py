@@ -47,13 +47,23 @@ class PhoneNumber:
     phone_type: PhoneType | None = strawberry.field(description="Mobile, home, work, fax or other.")
 
 
-@strawberry.input(description="Narrow a patient case list. Archived cases are hidden unless asked for.")
+@strawberry.input(
+    description="Narrow a patient case list. Archived cases are hidden unless asked for."
+)
 class PatientCaseFilter:
     database_id: IdFilter | None = strawberry.field(default=None, description="By patient case id.")
-    created_at: DateTimeFilter | None = strawberry.field(default=None, description="By creation time.")
-    updated_at: DateTimeFilter | None = strawberry.field(default=None, description="By last change.")
-    archived_at: DateTimeFilter | None = strawberry.field(default=None, description="By archive time; brings back the archived rows it matches.")
-    include_archived: bool = strawberry.field(default=False, description="Also list archived cases.")
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By creation time."
+    )
+    updated_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By last change."
+    )
+    archived_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By archive time; brings back the archived rows it matches."
+    )
+    include_archived: bool = strawberry.field(
+        default=False, description="Also list archived cases."
+    )
 
 
 def case_where(flt: PatientCaseFilter | None) -> list[Any]:
@@ -79,11 +89,13 @@ class PatientCase(Node):
     archived_at: datetime | None = strawberry.field(description="When it was archived.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
-    attendees = connection_field(ATTENDEES, parent="patient_case_id", description="Attendances linked to this case.")
+    attendees = connection_field(
+        ATTENDEES, parent="patient_case_id", description="Attendances linked to this case."
+    )
 
     @strawberry.field(description="The patient the case belongs to.")
     async def patient(self, info: Info) -> "Patient":
-        return await load_node(info.context, "patient", self.patient_id)  # type: ignore[no-any-return]
+        return await load_node(info.context, "patient", self.patient_id)
 
 
 _to_case = node_from_row(PatientCase)
@@ -93,7 +105,11 @@ PATIENT_CASES = ListSpec(
     to_node=_to_case,
     node_type=PatientCase,
     filter_type=PatientCaseFilter,
-    order_type=order_input("PatientCaseOrder", timestamp_order_fields("PatientCaseOrderField", "patient case"), "patient case"),
+    order_type=order_input(
+        "PatientCaseOrder",
+        timestamp_order_fields("PatientCaseOrderField", "patient case"),
+        "patient case",
+    ),
     where=case_where,
 )
 
@@ -105,15 +121,21 @@ class Patient(Node):
     first_name: str = strawberry.field(description="First name.")
     last_name: str = strawberry.field(description="Last name.")
     preferred_first_name: str | None = strawberry.field(description="The name the patient goes by.")
-    title: str | None = strawberry.field(description="Title, e.g. \"Ms\".")
+    title: str | None = strawberry.field(description='Title, e.g. "Ms".')
     date_of_birth: date | None = strawberry.field(description="Date of birth.")
     email: str | None = strawberry.field(description="Email address.")
     archived_at: datetime | None = strawberry.field(description="When the patient was archived.")
-    deleted_at: datetime | None = strawberry.field(description="When the patient was soft-deleted (legacy).")
+    deleted_at: datetime | None = strawberry.field(
+        description="When the patient was soft-deleted (legacy)."
+    )
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
-    attendees = connection_field(ATTENDEES, parent="patient_id", description="The patient's attendances.")
-    patient_cases = connection_field(PATIENT_CASES, parent="patient_id", description="The patient's cases.")
+    attendees = connection_field(
+        ATTENDEES, parent="patient_id", description="The patient's attendances."
+    )
+    patient_cases = connection_field(
+        PATIENT_CASES, parent="patient_id", description="The patient's cases."
+    )
 
     @strawberry.field(description="Phone numbers.")
     def phone_numbers(self) -> list[PhoneNumber]:
@@ -130,18 +152,39 @@ class Patient(Node):
 PatientOrderField = timestamp_order_fields("PatientOrderField", "patient")
 
 
-@strawberry.input(description="Narrow a patient list. Archived and deleted patients are hidden unless asked for.")
+@strawberry.input(
+    description="Narrow a patient list. Archived and deleted patients are hidden unless asked for."
+)
 class PatientFilter:
     database_id: IdFilter | None = strawberry.field(default=None, description="By patient id.")
-    search: str | None = strawberry.field(default=None, description="Case-insensitive match on first, last or preferred name, or email.")
-    date_of_birth: DateFilter | None = strawberry.field(default=None, description="By date of birth.")
-    email: str | None = strawberry.field(default=None, description="Exact email (case-insensitive).")
-    created_at: DateTimeFilter | None = strawberry.field(default=None, description="By creation time.")
-    updated_at: DateTimeFilter | None = strawberry.field(default=None, description="By last change.")
-    archived_at: DateTimeFilter | None = strawberry.field(default=None, description="By archive time; brings back the archived rows it matches.")
-    deleted_at: DateTimeFilter | None = strawberry.field(default=None, description="By delete time; brings back the deleted rows it matches.")
-    include_archived: bool = strawberry.field(default=False, description="Also list archived patients.")
-    include_deleted: bool = strawberry.field(default=False, description="Also list deleted patients.")
+    search: str | None = strawberry.field(
+        default=None,
+        description="Case-insensitive match on first, last or preferred name, or email.",
+    )
+    date_of_birth: DateFilter | None = strawberry.field(
+        default=None, description="By date of birth."
+    )
+    email: str | None = strawberry.field(
+        default=None, description="Exact email (case-insensitive)."
+    )
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By creation time."
+    )
+    updated_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By last change."
+    )
+    archived_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By archive time; brings back the archived rows it matches."
+    )
+    deleted_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By delete time; brings back the deleted rows it matches."
+    )
+    include_archived: bool = strawberry.field(
+        default=False, description="Also list archived patients."
+    )
+    include_deleted: bool = strawberry.field(
+        default=False, description="Also list deleted patients."
+    )
 
 
 def _contains(text: str) -> str:

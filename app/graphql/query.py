@@ -18,7 +18,9 @@ from app.ids import InvalidIdError, from_global_id, parse_id
 
 Info = strawberry.Info[Context, None]
 MAX_NODES = 100
-IdArg = Annotated[strawberry.ID, strawberry.argument(description="A global id, or a database id (digits).")]
+IdArg = Annotated[
+    strawberry.ID, strawberry.argument(description="A global id, or a database id (digits).")
+]
 
 
 def _bad_id(exc: InvalidIdError) -> GraphQLError:
@@ -30,9 +32,13 @@ async def _lookup(ctx: Context, value: str, types: Collection[str]) -> Any:
     try:
         if value.isascii() and value.isdigit():
             database_id = parse_id(value, types)
-            return await load_typed(ctx, min(types), database_id) if len(types) == 1 else (
-                await load_typed(ctx, "GroupAppointment", database_id)
-                or await load_typed(ctx, "IndividualAppointment", database_id)
+            return (
+                await load_typed(ctx, min(types), database_id)
+                if len(types) == 1
+                else (
+                    await load_typed(ctx, "GroupAppointment", database_id)
+                    or await load_typed(ctx, "IndividualAppointment", database_id)
+                )
             )
         type_name, database_id = from_global_id(value)
         parse_id(value, types)
@@ -54,41 +60,69 @@ async def _node(ctx: Context, value: str) -> Any:
 @strawberry.type(description="Read the clinic's attendees, bookings and patients.")
 class Query:
     @strawberry.field(description="Refetch any object by its global id; null when not found.")
-    async def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]) -> Node | None:  # noqa: A002
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+    ) -> Node | None:
         return await _node(info.context, id)
 
-    @strawberry.field(description="Refetch up to 100 objects by global id, in order; null where not found.")
-    async def nodes(self, info: Info, ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids (at most 100).")]) -> list[Node | None]:
+    @strawberry.field(
+        description="Refetch up to 100 objects by global id, in order; null where not found."
+    )
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="Global ids (at most 100).")
+        ],
+    ) -> list[Node | None]:
         if len(ids) > MAX_NODES:
-            raise GraphQLError(f"`nodes` takes at most {MAX_NODES} ids.", extensions={"code": "BAD_USER_INPUT"})
+            raise GraphQLError(
+                f"`nodes` takes at most {MAX_NODES} ids.", extensions={"code": "BAD_USER_INPUT"}
+            )
         return [await _node(info.context, value) for value in ids]
 
     @strawberry.field(description="One attendee by id, whatever its state; null when not found.")
-    async def attendee(self, info: Info, id: IdArg) -> Attendee | None:  # noqa: A002
-        return await _lookup(info.context, id, {"Attendee"})  # type: ignore[no-any-return]
+    async def attendee(self, info: Info, id: IdArg) -> Attendee | None:
+        return await _lookup(info.context, id, {"Attendee"})
 
     @strawberry.field(description="One booking by id, whatever its state; null when not found.")
-    async def booking(self, info: Info, id: IdArg) -> Booking | None:  # noqa: A002
-        return await _lookup(info.context, id, BOOKING_TYPES)  # type: ignore[no-any-return]
+    async def booking(self, info: Info, id: IdArg) -> Booking | None:
+        return await _lookup(info.context, id, BOOKING_TYPES)
 
     @strawberry.field(description="One patient by id, whatever its state; null when not found.")
-    async def patient(self, info: Info, id: IdArg) -> Patient | None:  # noqa: A002
-        return await _lookup(info.context, id, {"Patient"})  # type: ignore[no-any-return]
+    async def patient(self, info: Info, id: IdArg) -> Patient | None:
+        return await _lookup(info.context, id, {"Patient"})
 
     @strawberry.field(description="One patient case by id; null when not found.")
-    async def patient_case(self, info: Info, id: IdArg) -> PatientCase | None:  # noqa: A002
-        return await _lookup(info.context, id, {"PatientCase"})  # type: ignore[no-any-return]
+    async def patient_case(self, info: Info, id: IdArg) -> PatientCase | None:
+        return await _lookup(info.context, id, {"PatientCase"})
 
     @strawberry.field(description="One appointment type by id; null when not found.")
-    async def appointment_type(self, info: Info, id: IdArg) -> AppointmentType | None:  # noqa: A002
-        return await _lookup(info.context, id, {"AppointmentType"})  # type: ignore[no-any-return]
+    async def appointment_type(self, info: Info, id: IdArg) -> AppointmentType | None:
+        return await _lookup(info.context, id, {"AppointmentType"})
 
     @strawberry.field(description="One practitioner by id; null when not found.")
-    async def practitioner(self, info: Info, id: IdArg) -> Practitioner | None:  # noqa: A002
-        return await _lookup(info.context, id, {"Practitioner"})  # type: ignore[no-any-return]
+    async def practitioner(self, info: Info, id: IdArg) -> Practitioner | None:
+        return await _lookup(info.context, id, {"Practitioner"})
 
-    attendees = connection_field(ATTENDEES, parent=None, description="Attendees; archived, cancelled and deleted ones are hidden unless the filter asks.")
-    bookings = connection_field(BOOKINGS, parent=None, description="Bookings; archived, cancelled and deleted ones are hidden unless the filter asks.")
-    patients = connection_field(PATIENTS, parent=None, description="Patients; archived and deleted ones are hidden unless the filter asks.")
-    appointment_types = connection_field(APPOINTMENT_TYPES, parent=None, description="Appointment types.")
+    attendees = connection_field(
+        ATTENDEES,
+        parent=None,
+        description="Attendees; archived, cancelled and deleted ones are hidden unless the filter asks.",
+    )
+    bookings = connection_field(
+        BOOKINGS,
+        parent=None,
+        description="Bookings; archived, cancelled and deleted ones are hidden unless the filter asks.",
+    )
+    patients = connection_field(
+        PATIENTS,
+        parent=None,
+        description="Patients; archived and deleted ones are hidden unless the filter asks.",
+    )
+    appointment_types = connection_field(
+        APPOINTMENT_TYPES, parent=None, description="Appointment types."
+    )
     practitioners = connection_field(PRACTITIONERS, parent=None, description="Practitioners.")
