@@ -25,7 +25,9 @@ from app.main import create_app
 from app.migrate import upgrade_to_head
 from tests.factories import Factory
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 BACKENDS = os.environ.get("TEST_BACKENDS", "sqlite,postgresql").split(",")
 
 
@@ -88,11 +90,15 @@ class GraphQLClient:
     """Posts GraphQL to the app in-process (httpx's ASGI transport) with an API key."""
 
     def __init__(self, app: Any, key: str | None) -> None:
-        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        self._client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        )
         self.key = key
         self.last_statements = 0
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
         headers.update(kw.pop("headers", {}))
         response = await self._client.post(
@@ -145,7 +151,17 @@ def live_server(database_url: str) -> Iterator[str]:
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"

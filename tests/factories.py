@@ -50,7 +50,9 @@ class Factory:
         if "updated_at" in T[table].c and "updated_at" not in values:
             values["updated_at"] = values["created_at"]
         async with self.db.write.begin() as conn:
-            result = await conn.execute(sa.insert(T[table]).values(**values).returning(T[table].c.id))
+            result = await conn.execute(
+                sa.insert(T[table]).values(**values).returning(T[table].c.id)
+            )
             return int(result.scalar_one())
 
     async def account(self, name: str = "Test Clinic") -> Tenant:
@@ -58,11 +60,18 @@ class Factory:
         key = generate_api_key()
         await self.insert("api_key", account_id=account_id, key_hash=hash_api_key(key), name="test")
         practitioner = await self.insert(
-            "practitioner", account_id=account_id, first_name="Ada", last_name="Lovelace", title="Dr",
+            "practitioner",
+            account_id=account_id,
+            first_name="Ada",
+            last_name="Lovelace",
+            title="Dr",
             display_name="Dr Ada Lovelace",
         )
         appointment_type = await self.insert(
-            "appointment_type", account_id=account_id, name="Pilates Class", duration_in_minutes=60,
+            "appointment_type",
+            account_id=account_id,
+            name="Pilates Class",
+            duration_in_minutes=60,
             max_attendees=8,
         )
         return Tenant(account_id, key, practitioner, appointment_type)
@@ -73,30 +82,41 @@ class Factory:
 
     async def patient_case(self, tenant: Tenant, patient_id: int, **values: Any) -> int:
         return await self.insert(
-            "patient_case", account_id=tenant.id, patient_id=patient_id, **{"name": "Knee rehab", **values}
+            "patient_case",
+            account_id=tenant.id,
+            patient_id=patient_id,
+            **{"name": "Knee rehab", **values},
         )
 
     async def group(self, tenant: Tenant, **values: Any) -> int:
         starts = values.pop("starts_at", BASE_TIME + timedelta(days=7))
         defaults = {
-            "kind": "group", "appointment_type_id": tenant.appointment_type_id,
-            "practitioner_id": tenant.practitioner_id, "starts_at": starts,
-            "ends_at": starts + timedelta(hours=1), "max_attendees": 8,
+            "kind": "group",
+            "appointment_type_id": tenant.appointment_type_id,
+            "practitioner_id": tenant.practitioner_id,
+            "starts_at": starts,
+            "ends_at": starts + timedelta(hours=1),
+            "max_attendees": 8,
         }
         return await self.insert("booking", account_id=tenant.id, **{**defaults, **values})
 
     async def individual(self, tenant: Tenant, patient_id: int, **values: Any) -> int:
         starts = values.pop("starts_at", BASE_TIME + timedelta(days=3))
         defaults = {
-            "kind": "individual", "appointment_type_id": tenant.appointment_type_id,
-            "practitioner_id": tenant.practitioner_id, "starts_at": starts,
-            "ends_at": starts + timedelta(minutes=45), "patient_id": patient_id,
+            "kind": "individual",
+            "appointment_type_id": tenant.appointment_type_id,
+            "practitioner_id": tenant.practitioner_id,
+            "starts_at": starts,
+            "ends_at": starts + timedelta(minutes=45),
+            "patient_id": patient_id,
         }
         booking_id = await self.insert("booking", account_id=tenant.id, **{**defaults, **values})
         await self.attendee(tenant, booking_id, patient_id)
         return booking_id
 
-    async def attendee(self, tenant: Tenant, booking_id: int, patient_id: int, **values: Any) -> int:
+    async def attendee(
+        self, tenant: Tenant, booking_id: int, patient_id: int, **values: Any
+    ) -> int:
         """An attendee; an active one takes a seat (the booking's counter moves with it)."""
         attendee_id = await self.insert(
             "attendee", account_id=tenant.id, booking_id=booking_id, patient_id=patient_id, **values
