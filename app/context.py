@@ -53,6 +53,7 @@ class Context:
 
     db: RequestDB
     settings: Settings
+    write: AsyncEngine | None = None
     key_id: int | None = None
     request: Any = None
     response: Any = None
@@ -68,6 +69,10 @@ class Context:
         if found is None:
             found = self._loaders[key] = DataLoader(batch_load_fn=batch)
         return found
+
+    def reset_loaders(self) -> None:
+        """Forget every loaded row (after a write, so later fields read the new state)."""
+        self._loaders.clear()
 
     def by_id(self, table: sa.Table, to_node: Callable[[sa.Row[Any]], Any]) -> DataLoader[Any, Any]:
         """A loader of `table` rows by id, as nodes, None for a missing (or foreign) id."""

@@ -31,15 +31,23 @@ UNAUTHORIZED = orjson.dumps(
 class GraphQLView(GraphQL):
     """Strawberry's ASGI view with our context, orjson and the contract's status codes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, database: Database, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql")
+        self.database = database
         self.settings = settings
 
     async def get_context(self, request: Any, response: Any) -> Any:
         db: RequestDB | None = request.scope.get("gateway.db")
         if db is None:  # the GraphiQL page: nothing will be executed
             return None
-        return Context(db=db, settings=self.settings, request=request, response=response)
+        return Context(
+            db=db,
+            settings=self.settings,
+            write=self.database.write,
+            key_id=request.scope.get("gateway.key_id"),
+            request=request,
+            response=response,
+        )
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -50,7 +58,7 @@ class GraphQLEndpoint:
 
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
-        self.view = GraphQLView(settings)
+        self.view = GraphQLView(database, settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

@@ -5,13 +5,16 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.tools import merge_types
 
 from app.errors import mask_unexpected
 from app.graphql.bookings import GroupAppointment, IndividualAppointment
 from app.graphql.common import SCALAR_OVERRIDES
+from app.graphql.mutations.attendees import AttendeeMutations
 from app.graphql.query import Query
 
 DOCUMENT_CACHE_SIZE = 512
+Mutation = merge_types("Mutation", (AttendeeMutations,))
 
 
 class GatewaySchema(strawberry.Schema):
@@ -23,6 +26,7 @@ class GatewaySchema(strawberry.Schema):
 
 schema = GatewaySchema(
     query=Query,
+    mutation=Mutation,
     types=[GroupAppointment, IndividualAppointment],
     scalar_overrides=SCALAR_OVERRIDES,
     extensions=[

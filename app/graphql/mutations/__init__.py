@@ -1,0 +1,1 @@
+"""Mutations, Relay style: one `input`, a payload with the object, `userErrors`, `clientMutationId`."""

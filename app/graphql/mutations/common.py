@@ -1,0 +1,78 @@
+"""The one runner every mutation goes through: transaction, user errors, fresh payload."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.context import Context
+from app.graphql.nodes import load_node
+from app.services.base import Code, Failure, transaction
+from app.timeutil import utcnow
+
+UserErrorCode = strawberry.enum(
+    Code, name="UserErrorCode", description="Why a mutation was refused."
+)
+
+
+@strawberry.type(description="An expected failure of a mutation; nothing was changed.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description='Path into the input, e.g. ["input", "bookingId"].'
+    )
+    message: str = strawberry.field(description="What went wrong, for people.")
+    code: UserErrorCode = strawberry.field(description="What went wrong, for programs.")  # type: ignore[valid-type]
+
+
+CLIENT_MUTATION_ID = "An opaque value echoed back in the payload."
+Work = Callable[[AsyncConnection, int, datetime], Awaitable[int]]
+
+
+async def run_mutation(
+    info: strawberry.Info[Context, None], table: str, client_mutation_id: str | None, work: Work
+) -> dict[str, Any]:
+    """Run `work(conn, account_id, now)` in one transaction; returns the payload's fields:
+    the changed node (read fresh after commit) or the user errors, and the echoed id."""
+    ctx = info.context
+    assert ctx.write is not None
+    try:
+        async with transaction(ctx.write) as conn:
+            entity_id = await work(conn, ctx.account_id, utcnow())
+    except Failure as failure:
+        error = UserError(
+            field=["input", failure.field] if failure.field else None,
+            message=failure.message,
+            code=failure.code,
+        )
+        return {"node": None, "user_errors": [error], "client_mutation_id": client_mutation_id}
+    ctx.reset_loaders()
+    node = await load_node(ctx, table, entity_id)
+    return {"node": node, "user_errors": [], "client_mutation_id": client_mutation_id}
+
+
+def payload_type(name: str, field_name: str, node_type: Any, noun: str) -> Any:
+    """A `<Name>Payload` type: the changed object as `field_name`, userErrors, clientMutationId."""
+    namespace = {
+        "__annotations__": {
+            field_name: node_type | None,
+            "user_errors": list[UserError],
+            "client_mutation_id": str | None,
+        },
+        field_name: strawberry.field(
+            description=f"The {noun} as it is now; null when the mutation was refused."
+        ),
+        "user_errors": strawberry.field(
+            description="Why the mutation was refused; empty on success."
+        ),
+        "client_mutation_id": strawberry.field(description=CLIENT_MUTATION_ID),
+    }
+    return strawberry.type(
+        type(name, (), namespace), description=f"The result of a {noun} mutation."
+    )
+
+
+def make_payload(cls: Any, field_name: str, result: dict[str, Any]) -> Any:
+    node = result.pop("node")
+    return cls(**{field_name: node}, **result)

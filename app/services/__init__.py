@@ -1,0 +1,1 @@
+"""The write side: plain async functions that change rows inside one transaction."""
