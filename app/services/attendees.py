@@ -93,7 +93,7 @@ async def take_seat(conn: AsyncConnection, account_id: int, booking_id: int) -> 
         )
         .values(active_attendees=B.c.active_attendees + 1)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return bool(result.rowcount == 1)
 
 
 async def free_seat(conn: AsyncConnection, booking_id: int) -> None:

@@ -52,10 +52,13 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-def input_id(value: str | None, expected: Any, field: str) -> int | None:
+def optional_id(value: str | None, expected: Any, field: str) -> int | None:
+    """`input_id` for an optional input; None stays None."""
+    return None if value is None else input_id(value, expected, field)
+
+
+def input_id(value: str, expected: Any, field: str) -> int:
     """A database id from an input id (global or digits); INVALID names the field."""
-    if value is None:
-        return None
     try:
         return parse_id(value, expected)
     except InvalidIdError as exc:

@@ -15,7 +15,7 @@ from app.graphql.mutations.common import (
 )
 from app.graphql.nodes import BOOKING_TYPES
 from app.services import attendees as service
-from app.services.base import input_id
+from app.services.base import input_id, optional_id
 
 Info = strawberry.Info[Context, None]
 AttendeePayload = payload_type("AttendeePayload", "attendee", Attendee, "attendee")
@@ -83,14 +83,16 @@ class AttendeeMutations:
     @strawberry.mutation(
         description="Add a patient to a booking (a free seat and no active attendance of the same patient required)."
     )
-    async def create_attendee(self, info: Info, input: CreateAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]  # noqa: A002
+    async def create_attendee(self, info: Info, input: CreateAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: Any) -> int:
             return await service.create_attendee(
                 conn,
                 account_id=account_id,
-                booking_id=input_id(input.booking_id, BOOKING_TYPES, "bookingId"),  # type: ignore[arg-type]
-                patient_id=input_id(input.patient_id, {"Patient"}, "patientId"),  # type: ignore[arg-type]
-                patient_case_id=input_id(input.patient_case_id, {"PatientCase"}, "patientCaseId"),
+                booking_id=input_id(input.booking_id, BOOKING_TYPES, "bookingId"),
+                patient_id=input_id(input.patient_id, {"Patient"}, "patientId"),
+                patient_case_id=optional_id(
+                    input.patient_case_id, {"PatientCase"}, "patientCaseId"
+                ),
                 arrived=input.arrived,
                 notes=input.notes,
                 now=now,
@@ -99,7 +101,7 @@ class AttendeeMutations:
         return await _run(info, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Change an attendee's arrived, notes or patient case.")
-    async def update_attendee(self, info: Info, input: UpdateAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]  # noqa: A002
+    async def update_attendee(self, info: Info, input: UpdateAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: Any) -> int:
             changes: dict[str, Any] = {}
             if input.arrived is not strawberry.UNSET:
@@ -107,25 +109,25 @@ class AttendeeMutations:
             if input.notes is not strawberry.UNSET:
                 changes["notes"] = input.notes
             if input.patient_case_id is not strawberry.UNSET:
-                changes["patient_case_id"] = input_id(
+                changes["patient_case_id"] = optional_id(
                     input.patient_case_id, {"PatientCase"}, "patientCaseId"
                 )
             attendee_id = input_id(input.id, {"Attendee"}, "id")
             return await service.update_attendee(
                 conn, account_id=account_id, attendee_id=attendee_id, changes=changes, now=now
-            )  # type: ignore[arg-type]
+            )
 
         return await _run(info, input.client_mutation_id, work)
 
     @strawberry.mutation(
         description="Cancel an attendee of a group appointment; individual appointments are cancelled with cancelBooking."
     )
-    async def cancel_attendee(self, info: Info, input: CancelAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]  # noqa: A002
+    async def cancel_attendee(self, info: Info, input: CancelAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: Any) -> int:
             return await service.cancel_attendee(
                 conn,
                 account_id=account_id,
-                attendee_id=input_id(input.id, {"Attendee"}, "id"),  # type: ignore[arg-type]
+                attendee_id=input_id(input.id, {"Attendee"}, "id"),
                 reason=int(input.cancellation_reason),
                 note=input.cancellation_note,
                 apply_to_repeats=input.apply_to_repeats,
@@ -137,11 +139,11 @@ class AttendeeMutations:
     @strawberry.mutation(
         description="Archive an attendee (idempotent); an active attendee frees its seat."
     )
-    async def archive_attendee(self, info: Info, input: ArchiveAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]  # noqa: A002
+    async def archive_attendee(self, info: Info, input: ArchiveAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: Any) -> int:
             attendee_id = input_id(input.id, {"Attendee"}, "id")
             return await service.archive_attendee(
                 conn, account_id=account_id, attendee_id=attendee_id, now=now
-            )  # type: ignore[arg-type]
+            )
 
         return await _run(info, input.client_mutation_id, work)
