@@ -11,10 +11,11 @@ from app.errors import mask_unexpected
 from app.graphql.bookings import GroupAppointment, IndividualAppointment
 from app.graphql.common import SCALAR_OVERRIDES
 from app.graphql.mutations.attendees import AttendeeMutations
+from app.graphql.mutations.bookings import BookingMutations
 from app.graphql.query import Query
 
 DOCUMENT_CACHE_SIZE = 512
-Mutation = merge_types("Mutation", (AttendeeMutations,))
+Mutation = merge_types("Mutation", (AttendeeMutations, BookingMutations,))
 
 
 class GatewaySchema(strawberry.Schema):
