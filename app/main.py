@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app.auth import authenticate, key_from_authorization
 from app.config import Settings, load_settings
@@ -48,6 +50,15 @@ class GraphQLView(GraphQL):
             request=request,
             response=response,
         )
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        """Mutations over GET are refused with 405 (Strawberry says 400)."""
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, "Mutations are only accepted over POST.") from None
+            raise
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
