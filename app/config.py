@@ -39,6 +39,11 @@ class Settings:
     max_page_size: int = 100
     introspection: bool = True
     db_pool_size: int = 10
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_cost: int = 50_000
+    max_body_bytes: int = 1_000_000
 
     @property
     def is_sqlite(self) -> bool:
@@ -56,4 +61,9 @@ def load_settings(env_file: Path | None = None) -> Settings:
         max_page_size=_int("MAX_PAGE_SIZE", 100),
         introspection=_bool("INTROSPECTION", True),
         db_pool_size=_int("DB_POOL_SIZE", 10),
+        max_depth=_int("MAX_DEPTH", 15),
+        max_aliases=_int("MAX_ALIASES", 30),
+        max_tokens=_int("MAX_TOKENS", 5000),
+        max_cost=_int("MAX_COST", 50_000),
+        max_body_bytes=_int("MAX_BODY_BYTES", 1_000_000),
     )

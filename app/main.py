@@ -21,20 +21,19 @@ from app.auth import authenticate, key_from_authorization
 from app.config import Settings, load_settings
 from app.context import Context, RequestDB
 from app.db import Database, create_database
-from app.schema import schema
+from app.schema import build_schema
 
 logger = logging.getLogger("app.requests")
 STATEMENTS_HEADER = b"x-sql-statements"
-UNAUTHORIZED = orjson.dumps(
-    {"errors": [{"message": "Missing or invalid API key: send `Authorization: Bearer <key>`."}]}
-)
+UNAUTHORIZED_MESSAGE = "Missing or invalid API key: send `Authorization: Bearer <key>`."
+AUTHENTICATE = 'Bearer realm="attendee-gateway", Basic realm="attendee-gateway"'
 
 
 class GraphQLView(GraphQL):
     """Strawberry's ASGI view with our context, orjson and the contract's status codes."""
 
     def __init__(self, database: Database, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+        super().__init__(build_schema(settings), graphql_ide="graphiql")
         self.database = database
         self.settings = settings
 
@@ -76,12 +75,20 @@ class GraphQLEndpoint:
         if self._is_ide_page(request):
             await self.view(scope, receive, send)
             return
+        body = await self._read_body(request)
+        if body is None:
+            await self._refuse(413, "Request body too large.", scope, receive, send)
+            return
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
         key = key_from_authorization(request.headers.get("authorization"))
         db = RequestDB(self.database.read, account_id=0)
         try:
             found = await authenticate(db, key) if key else None
             if found is None:
-                await self._unauthorized(scope, receive, send)
+                await self._refuse(401, UNAUTHORIZED_MESSAGE, scope, receive, send)
                 return
             db.account_id, key_id = found
             scope["gateway.db"] = db
@@ -93,7 +100,7 @@ class GraphQLEndpoint:
                     message["headers"] = [*message.get("headers", []), (STATEMENTS_HEADER, count)]
                 await send(message)
 
-            await self.view(scope, receive, send_with_count)
+            await self.view(scope, replay, send_with_count)
         finally:
             await db.close()
 
@@ -104,14 +111,25 @@ class GraphQLEndpoint:
             and "text/html" in request.headers.get("accept", "")
         )
 
-    async def _unauthorized(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _read_body(self, request: Request) -> bytes | None:
+        """The whole body, or None when it is larger than the limit (read no further)."""
+        limit = self.view.settings.max_body_bytes
+        if int(request.headers.get("content-length") or 0) > limit:
+            return None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return None
+        return bytes(body)
+
+    async def _refuse(
+        self, status: int, message: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        headers = {"WWW-Authenticate": AUTHENTICATE} if status == 401 else {}
+        body = orjson.dumps({"errors": [{"message": message}]})
         response = Response(
-            UNAUTHORIZED,
-            status_code=401,
-            media_type="application/json",
-            headers={
-                "WWW-Authenticate": 'Bearer realm="attendee-gateway", Basic realm="attendee-gateway"'
-            },
+            body, status_code=status, media_type="application/json", headers=headers
         )
         await response(scope, receive, send)
 

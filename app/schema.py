@@ -1,4 +1,4 @@
-"""Assembles the domain types into one strawberry.Schema."""
+"""Assembles the domain types into one strawberry.Schema, with the configured limits."""
 
 from typing import Any
 
@@ -7,15 +7,17 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
+from app.config import Settings
 from app.errors import mask_unexpected
 from app.graphql.bookings import GroupAppointment, IndividualAppointment
 from app.graphql.common import SCALAR_OVERRIDES
 from app.graphql.mutations.attendees import AttendeeMutations
 from app.graphql.mutations.bookings import BookingMutations
 from app.graphql.query import Query
+from app.limits import connection_fields, limit_extensions
 
 DOCUMENT_CACHE_SIZE = 512
-Mutation = merge_types("Mutation", (AttendeeMutations, BookingMutations,))
+Mutation = merge_types("Mutation", (AttendeeMutations, BookingMutations))
 
 
 class GatewaySchema(strawberry.Schema):
@@ -25,13 +27,23 @@ class GatewaySchema(strawberry.Schema):
         mask_unexpected(errors)
 
 
-schema = GatewaySchema(
-    query=Query,
-    mutation=Mutation,
-    types=[GroupAppointment, IndividualAppointment],
-    scalar_overrides=SCALAR_OVERRIDES,
-    extensions=[
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-    ],
-)
+def build_schema(settings: Settings) -> GatewaySchema:
+    """The schema, enforcing `settings`' limits (the SDL does not depend on them)."""
+    types: dict[str, Any] = {
+        "query": Query,
+        "mutation": Mutation,
+        "types": [GroupAppointment, IndividualAppointment],
+        "scalar_overrides": SCALAR_OVERRIDES,
+    }
+    connections = connection_fields(strawberry.Schema(**types)._schema)
+    return GatewaySchema(
+        **types,
+        extensions=[
+            *limit_extensions(settings, connections),
+            lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        ],
+    )
+
+
+schema = build_schema(Settings())
