@@ -76,10 +76,14 @@ class Context:
 
     def by_id(self, table: sa.Table, to_node: Callable[[sa.Row[Any]], Any]) -> DataLoader[Any, Any]:
         """A loader of `table` rows by id, as nodes, None for a missing (or foreign) id."""
+        key = ("by_id", table.name)
+        found = self._loaders.get(key)
+        if found is not None:
+            return found
 
         async def batch(ids: list[int]) -> list[Any]:
             rows = await self.db.fetch(self.db.select_from(table).where(table.c.id.in_(ids)))
             found: Mapping[int, Any] = {row.id: to_node(row) for row in rows}
             return [found.get(i) for i in ids]
 
-        return self.loader(("by_id", table.name), batch)
+        return self.loader(key, batch)

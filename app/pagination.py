@@ -27,7 +27,6 @@ from app.context import RequestDB
 from app.timeutil import UTCDateTime, as_utc
 
 Key = tuple[str, bool]  # (column name, descending)
-_CURSOR_DT = "%Y-%m-%dT%H:%M:%S.%f"
 
 
 class PaginationError(ValueError):
@@ -90,7 +89,7 @@ def fingerprint(connection: str, keys: Sequence[Key], filter_input: Any) -> str:
 
 
 def encode_cursor(fp: str, values: Sequence[Any]) -> str:
-    plain = [v.strftime(_CURSOR_DT) if isinstance(v, datetime) else v for v in values]
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
     return base64.urlsafe_b64encode(orjson.dumps([fp, plain])).decode().rstrip("=")
 
 
@@ -119,7 +118,10 @@ def decode_cursor(cursor: str, fp: str, table: sa.Table, keys: Sequence[Key]) ->
 def _decode_value(col_type: sa.types.TypeEngine[Any], value: Any) -> Any:
     # Explicit by column type: SQLModel's column types do not all report a python_type.
     if isinstance(col_type, UTCDateTime):
-        return as_utc(datetime.strptime(value, _CURSOR_DT))
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError(value)
+        return as_utc(parsed)
     if isinstance(col_type, sa.Integer):
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(value)

@@ -13,11 +13,15 @@ from app.graphql.bookings import GroupAppointment, IndividualAppointment
 from app.graphql.common import SCALAR_OVERRIDES
 from app.graphql.mutations.attendees import AttendeeMutations
 from app.graphql.mutations.bookings import BookingMutations
+from app.graphql.mutations.catalog import CatalogMutations
+from app.graphql.mutations.patients import PatientMutations
 from app.graphql.query import Query
 from app.limits import connection_fields, limit_extensions
 
 DOCUMENT_CACHE_SIZE = 512
-Mutation = merge_types("Mutation", (AttendeeMutations, BookingMutations))
+Mutation = merge_types(
+    "Mutation", (AttendeeMutations, BookingMutations, PatientMutations, CatalogMutations)
+)
 
 
 class GatewaySchema(strawberry.Schema):

@@ -21,9 +21,9 @@ def as_utc(value: datetime) -> datetime:
 
 def format_datetime(value: datetime) -> str:
     """ISO-8601 in UTC with a `Z`; the fraction only when there is one."""
-    value = as_utc(value)
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return value.strftime(fmt)
+    if value.tzinfo is not UTC:
+        value = as_utc(value)
+    return value.isoformat()[:-6] + "Z"  # isoformat drops a zero fraction; cut "+00:00"
 
 
 def parse_datetime(text: str) -> datetime:

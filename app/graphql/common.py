@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import strawberry
 from strawberry.schema.types.base_scalars import wrap_parser
 
-from app.ids import InvalidIdError, parse_id, to_global_id
+from app.ids import InvalidIdError, parse_id
 from app.timeutil import format_datetime, parse_datetime
 
 MAX_IDS_PER_FILTER = 100
@@ -26,21 +26,14 @@ SCALAR_OVERRIDES: dict[object, Any] = {datetime: DateTimeScalar}
 @strawberry.interface(description="An object with a global id, refetchable with `node(id:)`.")
 class Node:
     id: strawberry.Private[int]
-
-    @strawberry.field(name="id", description="Opaque global id (encodes the type and id).")
-    def global_id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id(self.__strawberry_definition__.name, self.id))  # type: ignore[attr-defined]
+    global_id: strawberry.ID = strawberry.field(
+        name="id", description="Opaque global id (encodes the type and id)."
+    )
 
 
 def database_id_field() -> Any:
-    """`databaseId`: Cliniko's 64-bit integer id, as a string."""
-
-    def resolve(root: Any) -> strawberry.ID:
-        return strawberry.ID(str(root.id))
-
-    return strawberry.field(
-        resolver=resolve, description="Cliniko-style 64-bit database id, as a string."
-    )
+    """`databaseId`: Cliniko's 64-bit integer id, as a string (filled in by `node_from_row`)."""
+    return strawberry.field(description="Cliniko-style 64-bit database id, as a string.")
 
 
 @strawberry.enum(description="Why an attendance was cancelled (Cliniko's integer codes).")

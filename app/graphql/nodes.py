@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.context import Context
+from app.ids import to_global_id
 
 BOOKING_TYPES = frozenset({"GroupAppointment", "IndividualAppointment"})
 
@@ -26,11 +27,16 @@ _TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {}
 
 
 def node_from_row(cls: Any) -> Callable[[sa.Row[Any]], Any]:
-    """Build instances of a Strawberry type straight from a row's columns (no copying)."""
+    """Build instances of a Strawberry type straight from a row's columns, with the ids
+    precomputed: plain attributes resolve far faster than resolver functions."""
+    type_name = cls.__strawberry_definition__.name
 
     def to_node(row: sa.Row[Any]) -> Any:
         node = cls.__new__(cls)
-        node.__dict__.update(row._mapping)
+        attrs = node.__dict__
+        attrs.update(row._mapping)
+        attrs["global_id"] = to_global_id(type_name, attrs["id"])
+        attrs["database_id"] = str(attrs["id"])
         return node
 
     return to_node
