@@ -64,10 +64,11 @@ def ordering(requested: Sequence[Key], default: Sequence[Key]) -> tuple[Key, ...
 
 def _canonical(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
+        return {  # fields left at their default are left out: `{}` means no filter
             f.name: _canonical(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not None and not _unset(getattr(value, f.name))
+            if getattr(value, f.name) not in (None, f.default)
+            and not _unset(getattr(value, f.name))
         }
     if isinstance(value, list | tuple):
         return [_canonical(v) for v in value]
@@ -84,7 +85,9 @@ def _unset(value: Any) -> bool:
 
 def fingerprint(connection: str, keys: Sequence[Key], filter_input: Any) -> str:
     """A short hash that ties a cursor to its connection, ordering and filter."""
-    raw = orjson.dumps([connection, keys, _canonical(filter_input)], option=orjson.OPT_SORT_KEYS)
+    raw = orjson.dumps(
+        [connection, keys, _canonical(filter_input) or None], option=orjson.OPT_SORT_KEYS
+    )
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
@@ -123,7 +126,7 @@ def _decode_value(col_type: sa.types.TypeEngine[Any], value: Any) -> Any:
             raise ValueError(value)
         return as_utc(parsed)
     if isinstance(col_type, sa.Integer):
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
             raise TypeError(value)
         return value
     if isinstance(col_type, sa.Date):

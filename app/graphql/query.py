@@ -1,5 +1,6 @@
 """The root Query: refetching by id and the root lists."""
 
+import asyncio
 from collections.abc import Collection
 from typing import Annotated, Any
 
@@ -81,7 +82,7 @@ class Query:
             raise GraphQLError(
                 f"`nodes` takes at most {MAX_NODES} ids.", extensions={"code": "BAD_USER_INPUT"}
             )
-        return [await _node(info.context, value) for value in ids]
+        return list(await asyncio.gather(*(_node(info.context, value) for value in ids)))
 
     @strawberry.field(description="One attendee by id, whatever its state; null when not found.")
     async def attendee(self, info: Info, id: IdArg) -> Attendee | None:
