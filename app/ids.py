@@ -30,8 +30,13 @@ def from_global_id(value: str) -> tuple[str, int]:
     return type_name, database_id
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "AEIOU" else "a ") + noun
+
+
 def _database_id(raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    """Digits in canonical form (no sign, no leading zero), within the 64-bit range."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or raw.startswith("0"):
         raise ValueError(raw)
     value = int(raw)
     if not 0 < value <= MAX_DATABASE_ID:
@@ -50,6 +55,6 @@ def parse_id(value: str, expected: Collection[str]) -> int:
     if type_name not in expected:
         wanted = " or ".join(sorted(expected))
         raise InvalidIdError(
-            f'"{value}" is a global id of type {type_name}; expected a {wanted} id.'
+            f'"{value}" is a global id of type {type_name}; expected the id of {_a(wanted)}.'
         )
     return database_id

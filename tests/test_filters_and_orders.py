@@ -172,13 +172,13 @@ WRONG_IDS = [
         "attendees",
         {"bookingId": {"eq": gid("Patient", 7)}},
         f'filter.bookingId: "{gid("Patient", 7)}" is a global id of type Patient; '
-        "expected a GroupAppointment or IndividualAppointment id.",
+        "expected the id of a GroupAppointment or IndividualAppointment.",
     ),
     (
         "attendees",
         {"patientId": {"in": ["7", gid("GroupAppointment", 7)]}},
         f'filter.patientId: "{gid("GroupAppointment", 7)}" is a global id of type '
-        "GroupAppointment; expected a Patient id.",
+        "GroupAppointment; expected the id of a Patient.",
     ),
     (
         "attendees",
@@ -189,7 +189,7 @@ WRONG_IDS = [
         "bookings",
         {"practitionerId": {"eq": gid("AppointmentType", 7)}},
         f'filter.practitionerId: "{gid("AppointmentType", 7)}" is a global id of type '
-        "AppointmentType; expected a Practitioner id.",
+        "AppointmentType; expected the id of a Practitioner.",
     ),
     (
         "attendees",

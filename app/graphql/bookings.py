@@ -37,15 +37,17 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.enum(description="How a booking repeats.")
 class RepeatType(Enum):
-    DAILY = "Daily"
-    WEEKLY = "Weekly"
-    MONTHLY = "Monthly"
+    DAILY = strawberry.enum_value("Daily", description="Every N days.")
+    WEEKLY = strawberry.enum_value("Weekly", description="Every N weeks.")
+    MONTHLY = strawberry.enum_value(
+        "Monthly", description="Every N months (same day, clamped to the month's end)."
+    )
 
 
 @strawberry.enum(description="The kind of a booking.")
 class BookingKind(Enum):
-    GROUP = "group"
-    INDIVIDUAL = "individual"
+    GROUP = strawberry.enum_value("group", description="Group appointments (classes).")
+    INDIVIDUAL = strawberry.enum_value("individual", description="Individual appointments.")
 
 
 @strawberry.type(

@@ -72,10 +72,33 @@ class TreatmentNoteStatus(IntEnum):
     FINAL = 90
 
 
+def describe_values(enum_cls: Any, descriptions: dict[str, str]) -> None:
+    """Give each value of a Strawberry enum its description (enum_value() is ignored on
+    IntEnum members, so descriptions are set on the definition)."""
+    for value in enum_cls.__strawberry_definition__.values:
+        value.description = descriptions[value.name]
+
+
+describe_values(
+    CancellationReason,
+    {k.name: f"{CANCELLATION_LABELS[k.value]} ({k.value})." for k in CancellationReason},
+)
+describe_values(
+    InvoiceStatus,
+    {
+        "OPEN": "Open (10).",
+        "PAID": "Paid (20).",
+        "CLOSED": "Closed (30).",
+        "OPEN_CREDIT": "Open credit (40).",
+    },
+)
+describe_values(TreatmentNoteStatus, {"DRAFT": "Draft (10).", "FINAL": "Final (90)."})
+
+
 @strawberry.enum(description="Sort direction.")
 class OrderDirection(Enum):
-    ASC = "asc"
-    DESC = "desc"
+    ASC = strawberry.enum_value("asc", description="Ascending: oldest, smallest first.")
+    DESC = strawberry.enum_value("desc", description="Descending: newest, largest first.")
 
 
 @strawberry.input(description="Match an id: `eq` one id, or `in` a list (at most 100).")
@@ -165,5 +188,9 @@ def order_input(name: str, fields: type[Enum], noun: str) -> Any:
 
 def timestamp_order_fields(name: str, noun: str, extra: dict[str, str] | None = None) -> Any:
     """An enum of sortable columns: CREATED_AT, UPDATED_AT, ID and any extra ones."""
-    members = {**(extra or {}), "CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "ID": "id"}
+    columns = {**(extra or {}), "CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "ID": "id"}
+    members = {
+        name: strawberry.enum_value(column, description=f"Sort on `{column}`.")
+        for name, column in columns.items()
+    }
     return strawberry.enum(Enum(name, members), description=f"Columns {noun}s can be sorted on.")  # type: ignore[call-overload]

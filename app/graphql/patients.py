@@ -34,11 +34,11 @@ MAX_SEARCH_LENGTH = 255
 
 @strawberry.enum(description="Kind of a phone number (Cliniko's values).")
 class PhoneType(Enum):
-    FAX = "Fax"
-    HOME = "Home"
-    MOBILE = "Mobile"
-    OTHER = "Other"
-    WORK = "Work"
+    FAX = strawberry.enum_value("Fax", description="Fax.")
+    HOME = strawberry.enum_value("Home", description="Home.")
+    MOBILE = strawberry.enum_value("Mobile", description="Mobile.")
+    OTHER = strawberry.enum_value("Other", description="Other.")
+    WORK = strawberry.enum_value("Work", description="Work.")
 
 
 @strawberry.type(description="One of a patient's phone numbers.")

@@ -1,6 +1,6 @@
 """createAttendee, updateAttendee, cancelAttendee, archiveAttendee."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -9,6 +9,7 @@ from app.graphql.attendees import Attendee
 from app.graphql.common import CancellationReason
 from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
+    INPUT,
     make_payload,
     payload_type,
     run_mutation,
@@ -83,7 +84,9 @@ class AttendeeMutations:
     @strawberry.mutation(
         description="Add a patient to a booking (a free seat and no active attendance of the same patient required)."
     )
-    async def create_attendee(self, info: Info, input: CreateAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]
+    async def create_attendee(
+        self, info: Info, input: Annotated[CreateAttendeeInput, INPUT]
+    ) -> AttendeePayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: Any) -> int:
             return await service.create_attendee(
                 conn,
@@ -101,7 +104,9 @@ class AttendeeMutations:
         return await _run(info, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Change an attendee's arrived, notes or patient case.")
-    async def update_attendee(self, info: Info, input: UpdateAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]
+    async def update_attendee(
+        self, info: Info, input: Annotated[UpdateAttendeeInput, INPUT]
+    ) -> AttendeePayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: Any) -> int:
             changes: dict[str, Any] = {}
             if input.arrived is not strawberry.UNSET:
@@ -122,7 +127,9 @@ class AttendeeMutations:
     @strawberry.mutation(
         description="Cancel an attendee of a group appointment; individual appointments are cancelled with cancelBooking."
     )
-    async def cancel_attendee(self, info: Info, input: CancelAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]
+    async def cancel_attendee(
+        self, info: Info, input: Annotated[CancelAttendeeInput, INPUT]
+    ) -> AttendeePayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: Any) -> int:
             return await service.cancel_attendee(
                 conn,
@@ -139,7 +146,9 @@ class AttendeeMutations:
     @strawberry.mutation(
         description="Archive an attendee (idempotent); an active attendee frees its seat."
     )
-    async def archive_attendee(self, info: Info, input: ArchiveAttendeeInput) -> AttendeePayload:  # type: ignore[valid-type]
+    async def archive_attendee(
+        self, info: Info, input: Annotated[ArchiveAttendeeInput, INPUT]
+    ) -> AttendeePayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: Any) -> int:
             attendee_id = input_id(input.id, {"Attendee"}, "id")
             return await service.archive_attendee(

@@ -1,7 +1,7 @@
 """createGroupAppointment, createIndividualAppointment, updateBooking, cancelBooking, archiveBooking."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -10,6 +10,7 @@ from app.graphql.bookings import Booking, RepeatType
 from app.graphql.common import CancellationReason
 from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
+    INPUT,
     make_payload,
     payload_type,
     run_mutation,
@@ -109,7 +110,9 @@ class ArchiveBookingInput:
 def _repeat(rule: RepeatRuleInput | None) -> service.Repeat | None:
     if rule is None:
         return None
-    return service.Repeat(rule.repeat_type.value, rule.number_of_repeats, rule.repeating_interval)
+    return service.Repeat(
+        str(rule.repeat_type.value), rule.number_of_repeats, rule.repeating_interval
+    )
 
 
 def _new_booking(data: Any, **extra: Any) -> service.NewBooking:
@@ -143,7 +146,7 @@ class BookingMutations:
         description="Create a group appointment, and its occurrences when it repeats."
     )
     async def create_group_appointment(
-        self, info: Info, input: CreateGroupAppointmentInput
+        self, info: Info, input: Annotated[CreateGroupAppointmentInput, INPUT]
     ) -> BookingPayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             new = _new_booking(input, max_attendees=input.max_attendees)
@@ -155,7 +158,7 @@ class BookingMutations:
         description="Create an individual appointment with its attendee, and its occurrences when it repeats."
     )
     async def create_individual_appointment(
-        self, info: Info, input: CreateIndividualAppointmentInput
+        self, info: Info, input: Annotated[CreateIndividualAppointmentInput, INPUT]
     ) -> BookingPayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             new = _new_booking(
@@ -170,7 +173,9 @@ class BookingMutations:
         return await _run(info, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Change a booking's times, notes or seats.")
-    async def update_booking(self, info: Info, input: UpdateBookingInput) -> BookingPayload:  # type: ignore[valid-type]
+    async def update_booking(
+        self, info: Info, input: Annotated[UpdateBookingInput, INPUT]
+    ) -> BookingPayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             booking_id = input_id(input.id, BOOKING_TYPES, "id")
             return await service.update_booking(
@@ -182,7 +187,9 @@ class BookingMutations:
     @strawberry.mutation(
         description="Cancel a booking and its attendees; for an individual appointment, the appointment and its attendee."
     )
-    async def cancel_booking(self, info: Info, input: CancelBookingInput) -> BookingPayload:  # type: ignore[valid-type]
+    async def cancel_booking(
+        self, info: Info, input: Annotated[CancelBookingInput, INPUT]
+    ) -> BookingPayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             return await service.cancel_booking(
                 conn,
@@ -197,7 +204,9 @@ class BookingMutations:
         return await _run(info, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Archive a booking (idempotent).")
-    async def archive_booking(self, info: Info, input: ArchiveBookingInput) -> BookingPayload:  # type: ignore[valid-type]
+    async def archive_booking(
+        self, info: Info, input: Annotated[ArchiveBookingInput, INPUT]
+    ) -> BookingPayload:  # type: ignore[valid-type]
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             booking_id = input_id(input.id, BOOKING_TYPES, "id")
             return await service.archive_booking(

@@ -8,12 +8,30 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.context import Context
+from app.graphql.common import describe_values
 from app.graphql.nodes import load_node
 from app.services.base import Code, Failure, transaction
 from app.timeutil import utcnow
 
+INPUT = strawberry.argument(description="The mutation's input.")
 UserErrorCode = strawberry.enum(
     Code, name="UserErrorCode", description="Why a mutation was refused."
+)
+
+
+describe_values(
+    UserErrorCode,
+    {
+        "NOT_FOUND": "No such object in your account.",
+        "REQUIRED": "A required value is missing or blank.",
+        "INVALID": "A value is malformed, out of range, of the wrong type, or breaks a rule.",
+        "TOO_LONG": "A text value is longer than allowed.",
+        "BOOKING_FULL": "No free seat (an individual appointment has one).",
+        "ALREADY_ATTENDING": "The patient already attends this booking.",
+        "ALREADY_CANCELLED": "Already cancelled, or the booking is cancelled.",
+        "ARCHIVED": "The booking, patient or case is archived.",
+        "NOT_GROUP_APPOINTMENT": "Only attendees of group appointments can be cancelled this way.",
+    },
 )
 
 
