@@ -62,10 +62,13 @@ def create_database(settings: Settings) -> Database:
         return Database(
             read=_sqlite_engine(url, write=False), write=_sqlite_engine(url, write=True)
         )
-    write = create_async_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_pre_ping=False,
+    # Separate pools: a request holds its read connection while it waits for a write
+    # connection, so one shared pool could be drained by readers waiting on writers.
+    pool: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_size,
+    }
+    return Database(
+        read=create_async_engine(url, isolation_level="AUTOCOMMIT", **pool),
+        write=create_async_engine(url, **pool),
     )
-    return Database(read=write.execution_options(isolation_level="AUTOCOMMIT"), write=write)

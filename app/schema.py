@@ -5,7 +5,6 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
-from strawberry.tools import merge_types
 
 from app.config import Settings
 from app.errors import mask_unexpected
@@ -19,9 +18,11 @@ from app.graphql.query import Query
 from app.limits import connection_fields, limit_extensions
 
 DOCUMENT_CACHE_SIZE = 512
-Mutation = merge_types(
-    "Mutation", (AttendeeMutations, BookingMutations, PatientMutations, CatalogMutations)
-)
+
+
+@strawberry.type(description="Change attendees, bookings, patients and the catalog.")
+class Mutation(AttendeeMutations, BookingMutations, PatientMutations, CatalogMutations):
+    pass
 
 
 class GatewaySchema(strawberry.Schema):

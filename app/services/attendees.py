@@ -119,12 +119,6 @@ async def create_attendee(
     check_text(notes, "notes")
     booking = await joinable_booking(conn, account_id, booking_id)
     await active_patient(conn, account_id, patient_id)
-    if booking.kind == "individual" and booking.patient_id != patient_id:
-        raise Failure(
-            Code.INVALID, "patientId", "An individual appointment's attendee is its own patient."
-        )
-    if patient_case_id is not None:
-        await check_case(conn, account_id, patient_case_id, patient_id)
     attending = sa.select(A.c.id).where(
         A.c.booking_id == booking_id, A.c.patient_id == patient_id, *_active(A)
     )
@@ -133,6 +127,13 @@ async def create_attendee(
     if not await take_seat(conn, account_id, booking_id):
         await joinable_booking(conn, account_id, booking_id)  # changed meanwhile? say how
         raise Failure(Code.BOOKING_FULL, "bookingId", "The booking has no free seat.")
+    # Checked after the seat, so a full appointment says BOOKING_FULL whoever asks.
+    if booking.kind == "individual" and booking.patient_id != patient_id:
+        raise Failure(
+            Code.INVALID, "patientId", "An individual appointment's attendee is its own patient."
+        )
+    if patient_case_id is not None:
+        await check_case(conn, account_id, patient_case_id, patient_id)
     values = {
         "account_id": account_id,
         "booking_id": booking_id,

@@ -121,7 +121,12 @@ async def create_booking(
     origin = await _insert_booking(conn, base, new.starts_at, duration, repeat=new.repeat)
     if new.repeat is not None:
         for n in range(1, new.repeat.number_of_repeats + 1):
-            start = occurrence_start(new.starts_at, new.repeat, n)
+            try:
+                start = occurrence_start(new.starts_at, new.repeat, n)
+            except (OverflowError, ValueError):
+                raise Failure(
+                    Code.INVALID, "repeatRule", "The series runs past the year 9999."
+                ) from None
             await _insert_booking(
                 conn, {**base, "repeated_from_id": origin}, start, duration, repeat=None
             )

@@ -60,7 +60,7 @@ async def run_mutation(
             entity_id = await work(conn, ctx.account_id, utcnow())
     except Failure as failure:
         error = UserError(
-            field=["input", failure.field] if failure.field else None,
+            field=["input", *failure.field.split(".")] if failure.field else None,
             message=failure.message,
             code=failure.code,
         )
@@ -68,6 +68,10 @@ async def run_mutation(
     ctx.reset_loaders()
     node = await load_node(ctx, table, entity_id)
     return {"node": node, "user_errors": [], "client_mutation_id": client_mutation_id}
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def payload_type(name: str, field_name: str, node_type: Any, noun: str) -> Any:
@@ -87,7 +91,7 @@ def payload_type(name: str, field_name: str, node_type: Any, noun: str) -> Any:
         "client_mutation_id": strawberry.field(description=CLIENT_MUTATION_ID),
     }
     return strawberry.type(
-        type(name, (), namespace), description=f"The result of a {noun} mutation."
+        type(name, (), namespace), description=f"The result of {_a(noun)} mutation."
     )
 
 
