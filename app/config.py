@@ -44,6 +44,9 @@ class Settings:
     max_tokens: int = 5000
     max_cost: int = 50_000
     max_body_bytes: int = 1_000_000
+    rate_limit: int = 200
+    rate_limit_window_seconds: int = 60
+    redis_url: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,4 +69,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         max_tokens=_int("MAX_TOKENS", 5000),
         max_cost=_int("MAX_COST", 50_000),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_000_000),
+        rate_limit=_int("RATE_LIMIT", 200),
+        rate_limit_window_seconds=_int("RATE_LIMIT_WINDOW_SECONDS", 60),
+        redis_url=os.environ.get("REDIS_URL") or None,
     )

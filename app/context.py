@@ -48,6 +48,14 @@ class RequestDB:
 
 
 @dataclass
+class RequestLog:
+    """What the request log line says of the GraphQL side: never values, never rows."""
+
+    operation: str | None = None
+    error_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Context:
     """What every resolver gets as `info.context`."""
 
@@ -55,6 +63,7 @@ class Context:
     settings: Settings
     write: AsyncEngine | None = None
     key_id: int | None = None
+    log: RequestLog = field(default_factory=RequestLog)
     request: Any = None
     response: Any = None
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)

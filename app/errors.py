@@ -20,12 +20,15 @@ def is_expected(error: GraphQLError) -> bool:
     return original is None or isinstance(original, GraphQLError)
 
 
-def mask_unexpected(errors: list[GraphQLError]) -> None:
-    """Replace unexpected errors in place with masked ones, and log them."""
+def mask_unexpected(errors: list[GraphQLError], error_ids: list[str] | None = None) -> None:
+    """Replace unexpected errors in place with masked ones, and log them; their ids are
+    added to `error_ids` (for the request's log line)."""
     for index, error in enumerate(errors):
         if is_expected(error):
             continue
         error_id = uuid.uuid4().hex[:12]
+        if error_ids is not None:
+            error_ids.append(error_id)
         path = ".".join(str(p) for p in error.path or [])
         logger.error(
             "unexpected error id=%s type=%s path=%s",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,8 +20,9 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app.auth import authenticate, key_from_authorization
 from app.config import Settings, load_settings
-from app.context import Context, RequestDB
+from app.context import Context, RequestDB, RequestLog
 from app.db import Database, create_database
+from app.ratelimit import RateLimiter
 from app.schema import build_schema
 
 logger = logging.getLogger("app.requests")
@@ -46,6 +48,7 @@ class GraphQLView(GraphQL):
             settings=self.settings,
             write=self.database.write,
             key_id=request.scope.get("gateway.key_id"),
+            log=request.scope["gateway.log"],
             request=request,
             response=response,
         )
@@ -69,40 +72,74 @@ class GraphQLEndpoint:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.view = GraphQLView(database, settings)
+        self.limiter = RateLimiter(
+            limit=settings.rate_limit,
+            window_seconds=settings.rate_limit_window_seconds,
+            redis_url=settings.redis_url,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         if self._is_ide_page(request):
             await self.view(scope, receive, send)
             return
+        started = time.perf_counter()
+        db = RequestDB(self.database.read, account_id=0)
+        log = RequestLog()
+        status = 0
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                count = str(db.statements).encode()
+                message["headers"] = [*message.get("headers", []), (STATEMENTS_HEADER, count)]
+            await send(message)
+
+        try:
+            await self._handle(request, db, log, send_counted)
+        finally:
+            await db.close()
+            logger.info(
+                "method=%s path=%s status=%s duration_ms=%.1f operation=%s account=%s statements=%d error_ids=%s",
+                request.method,
+                request.url.path,
+                status,
+                (time.perf_counter() - started) * 1000,
+                log.operation or "-",
+                db.account_id or "-",
+                db.statements,
+                ",".join(log.error_ids) or "-",
+            )
+
+    async def _handle(self, request: Request, db: RequestDB, log: RequestLog, send: Send) -> None:
+        """Body size, then the API key, then the rate limit, then GraphQL."""
+        scope, receive = request.scope, request.receive
         body = await self._read_body(request)
         if body is None:
             await self._refuse(413, "Request body too large.", scope, receive, send)
             return
+        key = key_from_authorization(request.headers.get("authorization"))
+        found = await authenticate(db, key) if key else None
+        if found is None:
+            await self._refuse(401, UNAUTHORIZED_MESSAGE, scope, receive, send)
+            return
+        db.account_id, key_id = found
+        verdict = await self.limiter.check(key_id)
+        if not verdict.allowed:
+            headers = {
+                "Retry-After": str(verdict.retry_after),
+                "X-RateLimit-Reset": str(verdict.reset_at),
+            }
+            message = f"Rate limit exceeded: {self.limiter.limit} requests per {self.limiter.window} s per API key."
+            await self._refuse(429, message, scope, receive, send, headers)
+            return
+        scope.update({"gateway.db": db, "gateway.key_id": key_id, "gateway.log": log})
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        key = key_from_authorization(request.headers.get("authorization"))
-        db = RequestDB(self.database.read, account_id=0)
-        try:
-            found = await authenticate(db, key) if key else None
-            if found is None:
-                await self._refuse(401, UNAUTHORIZED_MESSAGE, scope, receive, send)
-                return
-            db.account_id, key_id = found
-            scope["gateway.db"] = db
-            scope["gateway.key_id"] = key_id
-
-            async def send_with_count(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    count = str(db.statements).encode()
-                    message["headers"] = [*message.get("headers", []), (STATEMENTS_HEADER, count)]
-                await send(message)
-
-            await self.view(scope, replay, send_with_count)
-        finally:
-            await db.close()
+        await self.view(scope, replay, send)
 
     def _is_ide_page(self, request: Request) -> bool:
         return (
@@ -124,9 +161,15 @@ class GraphQLEndpoint:
         return bytes(body)
 
     async def _refuse(
-        self, status: int, message: str, scope: Scope, receive: Receive, send: Send
+        self,
+        status: int,
+        message: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        headers = {"WWW-Authenticate": AUTHENTICATE} if status == 401 else {}
+        headers = headers or ({"WWW-Authenticate": AUTHENTICATE} if status == 401 else {})
         body = orjson.dumps({"errors": [{"message": message}]})
         response = Response(
             body, status_code=status, media_type="application/json", headers=headers
@@ -142,6 +185,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        await endpoint.limiter.close()
         await database.dispose()
 
     endpoint = GraphQLEndpoint(database, settings)

@@ -1,12 +1,14 @@
 """Assembles the domain types into one strawberry.Schema, with the configured limits."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from app.config import Settings
+from app.context import Context
 from app.errors import mask_unexpected
 from app.graphql.bookings import GroupAppointment, IndividualAppointment
 from app.graphql.common import SCALAR_OVERRIDES
@@ -29,7 +31,18 @@ class GatewaySchema(strawberry.Schema):
     """Strawberry's schema with our error handling instead of traceback logging."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        mask_unexpected(errors)
+        ctx = getattr(execution_context, "context", None)
+        mask_unexpected(errors, ctx.log.error_ids if isinstance(ctx, Context) else None)
+
+
+class OperationName(SchemaExtension):
+    """Notes the operation's name for the request log."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context.context
+        if isinstance(ctx, Context):
+            ctx.log.operation = self.execution_context.operation_name
 
 
 def build_schema(settings: Settings) -> GatewaySchema:
@@ -44,6 +57,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
     return GatewaySchema(
         **types,
         extensions=[
+            OperationName,
             *limit_extensions(settings, connections),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
