@@ -1,0 +1,224 @@
+"""The `attendee-gateway` command: serve, migrate, seed, accounts and keys, schema export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.config import Settings, load_settings
+from app.db import Database, create_database
+from app.seed.base import AccountNotFound, SeedError
+
+T = TypeVar("T")
+SCHEMA_PATH = Path("graphql_schema") / "schema.graphql"
+
+
+class CliError(Exception):
+    """A problem to report on one line, with the process exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the database, run `work`, and close it again."""
+
+    async def run() -> T:
+        db = create_database(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO"},
+        "app": {"handlers": ["stderr"], "level": "INFO"},
+    },
+}
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        access_log=False,  # it would log GET query strings, which can hold patient data
+        log_config=LOG_CONFIG,
+    )
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> None:
+    from alembic.util import CommandError
+
+    from app.migrate import upgrade_to_head
+
+    try:
+        upgrade_to_head(settings.database_url)
+    except CommandError as error:
+        raise CliError(f"migration failed: {error}") from None
+    _out(f"Database schema is up to date ({_safe_url(settings.database_url)}).")
+
+
+def _seed_demo(_args: argparse.Namespace, settings: Settings) -> None:
+    from app.seed import seed_demo
+
+    key = _with_db(settings, seed_demo)
+    _out("Seeded the demo clinics 'Harbourside Physio' (main) and 'Northside Pilates'.")
+    _out("API key of 'Harbourside Physio' (shown once, stored hashed):")
+    _out(key)
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> None:
+    from app.seed import seed_bulk
+
+    started = time.perf_counter()
+    key = _with_db(
+        settings,
+        lambda db: seed_bulk(
+            db, attendees=args.attendees, account_id=args.account, progress=sys.stderr.isatty()
+        ),
+    )
+    _out(f"Inserted {args.attendees:,} attendees in {time.perf_counter() - started:.1f} s.")
+    _out("API key for the benchmark account (shown once, stored hashed):")
+    _out(key)
+
+
+def _create_account(args: argparse.Namespace, settings: Settings) -> None:
+    from app.seed import create_account
+
+    async def work(db: Database) -> int:
+        async with db.write.begin() as conn:
+            return await create_account(conn, name=args.name)
+
+    if not args.name.strip():
+        raise CliError("the account name must not be empty", code=2)
+    account_id = _with_db(settings, work)
+    _out(f"Created account {args.name!r}; its id:")
+    _out(str(account_id))
+
+
+def _create_api_key(args: argparse.Namespace, settings: Settings) -> None:
+    from app.seed import create_api_key
+
+    async def work(db: Database) -> str:
+        async with db.write.begin() as conn:
+            return await create_api_key(conn, account_id=args.account, name=args.name)
+
+    key = _with_db(settings, work)
+    _out(f"API key for account {args.account} (shown once, stored hashed):")
+    _out(key)
+
+
+def _export_schema(args: argparse.Namespace, _settings: Settings) -> None:
+    from strawberry.printer import print_schema
+
+    try:
+        from app.schema import schema
+    except ModuleNotFoundError as error:
+        raise CliError(f"cannot load the GraphQL schema: {error}") from None
+
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(print_schema(schema) + "\n", encoding="utf-8")
+    _out(f"Wrote {path}.")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="attendee-gateway", description="GraphQL gateway over Cliniko-shaped clinic data."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the server under uvicorn")
+    serve.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=_positive, help="port (default: PORT or 8000)")
+    serve.add_argument("--workers", type=_positive, default=1, help="worker processes")
+    serve.set_defaults(run=_serve)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        run=_migrate
+    )
+    sub.add_parser("seed-demo", help="fill an empty database with demo data").set_defaults(
+        run=_seed_demo
+    )
+    seed = sub.add_parser("seed", help="add bulk synthetic data for benchmarks")
+    seed.add_argument("--attendees", type=_positive, required=True, metavar="N")
+    seed.add_argument("--account", type=_positive, metavar="ID", help="existing account to fill")
+    seed.set_defaults(run=_seed)
+    account = sub.add_parser("create-account", help="create an account; prints its id")
+    account.add_argument("name", metavar="NAME")
+    account.set_defaults(run=_create_account)
+    key = sub.add_parser("create-api-key", help="create an API key; prints it once")
+    key.add_argument("--account", type=_positive, required=True, metavar="ID")
+    key.add_argument("--name", metavar="LABEL", help="a label to recognise the key by")
+    key.set_defaults(run=_create_api_key)
+    export = sub.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", default=str(SCHEMA_PATH), metavar="PATH")
+    export.set_defaults(run=_export_schema)
+    return parser
+
+
+def _explain(error: SQLAlchemyError | OSError) -> str:
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return f"{text} (run `attendee-gateway migrate` first)"
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    try:
+        args.run(args, settings)
+    except CliError as error:
+        _fail(str(error), error.code)
+    except (SQLAlchemyError, OSError) as error:
+        _fail(f"database error: {_explain(error)}", 1)
+    except SeedError as error:
+        _fail(str(error), 2 if isinstance(error, AccountNotFound) else 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"attendee-gateway: error: {message}\n")
+    raise SystemExit(code)
