@@ -8,9 +8,11 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.context import RequestDB
 from app.models import ApiKey
+from app.timeutil import utcnow
 
 KEY_PREFIX = "agw_"
 _api_key: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
@@ -53,3 +55,19 @@ async def authenticate(db: RequestDB, key: str) -> tuple[int, int] | None:
     """(account id, key id) for a valid, unrevoked key; None otherwise."""
     rows = await db.fetch(_LOOKUP.params(key_hash=hash_api_key(key)))
     return (rows[0].account_id, rows[0].id) if rows else None
+
+
+async def revoke_api_key(
+    conn: AsyncConnection, *, key: str | None, key_id: int | None
+) -> int | None:
+    """Revoke a key (given itself or by id); its id, or None when no live key matched.
+    The lookup above ignores revoked keys, so every process refuses it at once."""
+    where = _api_key.c.key_hash == hash_api_key(key) if key else _api_key.c.id == key_id
+    result = await conn.execute(
+        sa.update(_api_key)
+        .where(where, _api_key.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .returning(_api_key.c.id)
+    )
+    revoked = result.scalar_one_or_none()
+    return int(revoked) if revoked is not None else None

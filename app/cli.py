@@ -139,6 +139,22 @@ def _create_api_key(args: argparse.Namespace, settings: Settings) -> None:
     _out(key)
 
 
+def _revoke_api_key(args: argparse.Namespace, settings: Settings) -> None:
+    from app.auth import revoke_api_key
+
+    if (args.key is None) == (args.id is None):
+        raise CliError("give either the key or --id ID", code=2)
+
+    async def work(db: Database) -> int | None:
+        async with db.write.begin() as conn:
+            return await revoke_api_key(conn, key=args.key, key_id=args.id)
+
+    revoked = _with_db(settings, work)
+    if revoked is None:
+        raise CliError("no such API key, or it is already revoked", code=2)
+    _out(f"Revoked API key {revoked}; requests with it now get 401.")
+
+
 def _export_schema(args: argparse.Namespace, _settings: Settings) -> None:
     from strawberry.printer import print_schema
 
@@ -190,6 +206,10 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--account", type=_positive, required=True, metavar="ID")
     key.add_argument("--name", metavar="LABEL", help="a label to recognise the key by")
     key.set_defaults(run=_create_api_key)
+    revoke = sub.add_parser("revoke-api-key", help="revoke an API key at once")
+    revoke.add_argument("key", nargs="?", metavar="KEY", help="the key itself")
+    revoke.add_argument("--id", type=_positive, metavar="ID", help="or the key's id")
+    revoke.set_defaults(run=_revoke_api_key)
     export = sub.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default=str(SCHEMA_PATH), metavar="PATH")
     export.set_defaults(run=_export_schema)

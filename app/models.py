@@ -290,3 +290,19 @@ class Attendee(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+class AuditEvent(SQLModel, table=True):
+    """One row per successful mutation, written in the mutation's own transaction."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_account_id_created_at", "account_id", "created_at"),)
+    id: int | None = _pk()
+    account_id: int = _account()
+    api_key_id: int | None = Field(
+        default=None, sa_column=sa.Column(BigId, sa.ForeignKey("api_key.id"), nullable=True)
+    )
+    operation: str = _text(64, nullable=False)
+    entity_type: str = _text(64, nullable=False)
+    entity_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    created_at: datetime = _ts(nullable=False)

@@ -1,11 +1,17 @@
 """Assembles the domain types into one strawberry.Schema, with the configured limits."""
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 
 from app.config import Settings
 from app.context import Context
@@ -20,6 +26,7 @@ from app.graphql.query import Query
 from app.limits import connection_fields, limit_extensions
 
 DOCUMENT_CACHE_SIZE = 512
+SUGGESTION = re.compile(r" Did you mean .*\?$")
 
 
 @strawberry.type(description="Change attendees, bookings, patients and the catalog.")
@@ -30,9 +37,17 @@ class Mutation(AttendeeMutations, BookingMutations, PatientMutations, CatalogMut
 class GatewaySchema(strawberry.Schema):
     """Strawberry's schema with our error handling instead of traceback logging."""
 
+    suggestions = True  # "Did you mean ...?" in validation errors (off with introspection)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         ctx = getattr(execution_context, "context", None)
         mask_unexpected(errors, ctx.log.error_ids if isinstance(ctx, Context) else None)
+        if not self.suggestions:
+            for index, error in enumerate(errors):
+                if SUGGESTION.search(error.message):
+                    errors[index] = GraphQLError(
+                        SUGGESTION.sub("", error.message), error.nodes, extensions=error.extensions
+                    )
 
 
 class OperationName(SchemaExtension):
@@ -54,15 +69,18 @@ def build_schema(settings: Settings) -> GatewaySchema:
         "scalar_overrides": SCALAR_OVERRIDES,
     }
     connections = connection_fields(strawberry.Schema(**types)._schema)
-    return GatewaySchema(
+    gateway = GatewaySchema(
         **types,
         extensions=[
+            *([] if settings.introspection else [DisableIntrospection]),
             OperationName,
             *limit_extensions(settings, connections),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         ],
     )
+    gateway.suggestions = settings.introspection
+    return gateway
 
 
 schema = build_schema(Settings())

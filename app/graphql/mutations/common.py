@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.context import Context
 from app.graphql.common import describe_values
 from app.graphql.nodes import load_node
+from app.services.audit import record
 from app.services.base import Code, Failure, transaction
 from app.timeutil import utcnow
 
@@ -57,7 +58,17 @@ async def run_mutation(
     assert ctx.write is not None
     try:
         async with transaction(ctx.write) as conn:
-            entity_id = await work(conn, ctx.account_id, utcnow())
+            now = utcnow()
+            entity_id = await work(conn, ctx.account_id, now)
+            await record(
+                conn,
+                account_id=ctx.account_id,
+                api_key_id=ctx.key_id,
+                operation=info.field_name,
+                entity_type=table,
+                entity_id=entity_id,
+                now=now,
+            )
     except Failure as failure:
         error = UserError(
             field=["input", *failure.field.split(".")] if failure.field else None,
