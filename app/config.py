@@ -47,6 +47,8 @@ class Settings:
     rate_limit: int = 200
     rate_limit_window_seconds: int = 60
     redis_url: str | None = None
+    persisted_documents_path: str | None = None
+    trusted_documents_only: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -72,4 +74,6 @@ def load_settings(env_file: Path | None = None) -> Settings:
         rate_limit=_int("RATE_LIMIT", 200),
         rate_limit_window_seconds=_int("RATE_LIMIT_WINDOW_SECONDS", 60),
         redis_url=os.environ.get("REDIS_URL") or None,
+        persisted_documents_path=os.environ.get("PERSISTED_DOCUMENTS_PATH") or None,
+        trusted_documents_only=_bool("TRUSTED_DOCUMENTS_ONLY", False),
     )

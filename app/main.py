@@ -6,14 +6,17 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -22,10 +25,13 @@ from app.auth import authenticate, key_from_authorization
 from app.config import Settings, load_settings
 from app.context import Context, RequestDB, RequestLog
 from app.db import Database, create_database
+from app.documents import DocumentError, TrustedDocuments
 from app.ratelimit import RateLimiter
 from app.schema import build_schema
 
 logger = logging.getLogger("app.requests")
+STATIC = Path(__file__).parent / "static"
+GRAPHIQL_PAGE = (STATIC / "graphiql.html").read_text(encoding="utf-8")
 STATEMENTS_HEADER = b"x-sql-statements"
 UNAUTHORIZED_MESSAGE = "Missing or invalid API key: send `Authorization: Bearer <key>`."
 AUTHENTICATE = 'Bearer realm="attendee-gateway", Basic realm="attendee-gateway"'
@@ -38,6 +44,9 @@ class GraphQLView(GraphQL):
         super().__init__(build_schema(settings), graphql_ide="graphiql")
         self.database = database
         self.settings = settings
+
+    async def render_graphql_ide(self, request: Any) -> HTMLResponse:
+        return HTMLResponse(GRAPHIQL_PAGE)
 
     async def get_context(self, request: Any, response: Any) -> Any:
         db: RequestDB | None = request.scope.get("gateway.db")
@@ -72,6 +81,9 @@ class GraphQLEndpoint:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.view = GraphQLView(database, settings)
+        self.documents = TrustedDocuments.load(
+            settings.persisted_documents_path, only=settings.trusted_documents_only
+        )
         self.limiter = RateLimiter(
             limit=settings.rate_limit,
             window_seconds=settings.rate_limit_window_seconds,
@@ -134,6 +146,14 @@ class GraphQLEndpoint:
             message = f"Rate limit exceeded: {self.limiter.limit} requests per {self.limiter.window} s per API key."
             await self._refuse(429, message, scope, receive, send, headers)
             return
+        if self.documents.active:
+            try:
+                body, scope["query_string"] = self.documents.rewrite(
+                    request.method, body, scope.get("query_string", b"")
+                )
+            except DocumentError as exc:
+                await self._refuse(400, str(exc), scope, receive, send)
+                return
         scope.update({"gateway.db": db, "gateway.key_id": key_id, "gateway.log": log})
 
         async def replay() -> Message:
@@ -190,7 +210,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     endpoint = GraphQLEndpoint(database, settings)
     app = Starlette(
-        routes=[Route("/graphql", endpoint, methods=["GET", "POST"])],
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            # GraphiQL's own assets, so the page works without internet access.
+            Mount("/graphiql", GZipMiddleware(StaticFiles(directory=STATIC / "graphiql"))),
+        ],
         lifespan=lifespan,
     )
     app.state.database = database
