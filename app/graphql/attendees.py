@@ -9,17 +9,19 @@ import strawberry
 from app.context import Context
 from app.graphql.common import (
     CANCELLATION_LABELS,
+    ArchivedFilter,
     CancellationReason,
-    DateTimeFilter,
+    CancelledFilter,
+    DeletedFilter,
     IdFilter,
     InvoiceStatus,
     Node,
+    TimestampsFilter,
     TreatmentNoteStatus,
     database_id_field,
-    hidden_terms,
     id_terms,
     order_input,
-    range_terms,
+    state_terms,
     timestamp_order_fields,
 )
 from app.graphql.connection import ListSpec
@@ -127,7 +129,7 @@ AttendeeOrder = order_input("AttendeeOrder", AttendeeOrderField, "attendee")
 @strawberry.input(
     description="Narrow an attendee list (Cliniko's q[] filters). Archived, cancelled and deleted attendees are hidden unless asked for."
 )
-class AttendeeFilter:
+class AttendeeFilter(TimestampsFilter, ArchivedFilter, CancelledFilter, DeletedFilter):
     database_id: IdFilter | None = strawberry.field(default=None, description="By attendee id.")
     booking_id: IdFilter | None = strawberry.field(default=None, description="By booking.")
     patient_id: IdFilter | None = strawberry.field(default=None, description="By patient.")
@@ -138,27 +140,6 @@ class AttendeeFilter:
         default=None,
         description="Recorded as arrived (true) or not (false); null rows match neither.",
     )
-    created_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By creation time."
-    )
-    updated_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By last change."
-    )
-    archived_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By archive time; brings back the archived rows it matches."
-    )
-    cancelled_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By cancel time; brings back the cancelled rows it matches."
-    )
-    deleted_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By delete time; brings back the deleted rows it matches."
-    )
-    include_archived: bool = strawberry.field(
-        default=False, description="Also list archived attendees."
-    )
-    include_cancelled: bool = strawberry.field(
-        default=False, description="Also list cancelled attendees."
-    )
     include_deleted: bool = strawberry.field(
         default=False, description="Also list deleted attendees."
     )
@@ -166,7 +147,7 @@ class AttendeeFilter:
 
 def attendee_where(flt: AttendeeFilter | None) -> list[Any]:
     """WHERE terms for an AttendeeFilter (hidden states included)."""
-    terms = hidden_terms(TABLE, flt, ("archived", "cancelled", "deleted"))
+    terms = state_terms(TABLE, flt, ("archived", "cancelled", "deleted"))
     if flt is None:
         return terms
     c = TABLE.c
@@ -176,8 +157,6 @@ def attendee_where(flt: AttendeeFilter | None) -> list[Any]:
     terms += id_terms(c.patient_case_id, flt.patient_case_id, {"PatientCase"}, "patientCaseId")
     if flt.arrived is not None:
         terms.append(c.arrived.is_(True) if flt.arrived else c.arrived.is_(False))
-    for name in ("created_at", "updated_at", "archived_at", "cancelled_at", "deleted_at"):
-        terms += range_terms(c[name], getattr(flt, name))
     return terms
 
 

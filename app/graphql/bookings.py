@@ -13,15 +13,19 @@ from app.graphql.attendees import TABLE as ATTENDEE_TABLE
 from app.graphql.catalog import AppointmentType, Practitioner
 from app.graphql.common import (
     CANCELLATION_LABELS,
+    ArchivedFilter,
     CancellationReason,
+    CancelledFilter,
     DateTimeFilter,
+    DeletedFilter,
     IdFilter,
     Node,
+    TimestampsFilter,
     database_id_field,
-    hidden_terms,
     id_terms,
     order_input,
     range_terms,
+    state_terms,
     timestamp_order_fields,
 )
 from app.graphql.connection import ListSpec, connection_field
@@ -72,7 +76,7 @@ BookingOrder = order_input("BookingOrder", BookingOrderField, "booking")
 @strawberry.input(
     description="Narrow a booking list. Archived, cancelled and deleted bookings are hidden unless asked for."
 )
-class BookingFilter:
+class BookingFilter(TimestampsFilter, ArchivedFilter, CancelledFilter, DeletedFilter):
     database_id: IdFilter | None = strawberry.field(default=None, description="By booking id.")
     kind: BookingKind | None = strawberry.field(
         default=None, description="Group or individual appointments only."
@@ -91,27 +95,6 @@ class BookingFilter:
     )
     starts_at: DateTimeFilter | None = strawberry.field(default=None, description="By start.")
     ends_at: DateTimeFilter | None = strawberry.field(default=None, description="By end.")
-    created_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By creation time."
-    )
-    updated_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By last change."
-    )
-    archived_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By archive time; brings back the archived rows it matches."
-    )
-    cancelled_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By cancel time; brings back the cancelled rows it matches."
-    )
-    deleted_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By delete time; brings back the deleted rows it matches."
-    )
-    include_archived: bool = strawberry.field(
-        default=False, description="Also list archived bookings."
-    )
-    include_cancelled: bool = strawberry.field(
-        default=False, description="Also list cancelled bookings."
-    )
     include_deleted: bool = strawberry.field(
         default=False, description="Also list deleted bookings."
     )
@@ -119,7 +102,7 @@ class BookingFilter:
 
 def booking_where(flt: BookingFilter | None) -> list[Any]:
     """WHERE terms for a BookingFilter (hidden states included)."""
-    terms = hidden_terms(TABLE, flt, ("archived", "cancelled", "deleted"))
+    terms = state_terms(TABLE, flt, ("archived", "cancelled", "deleted"))
     if flt is None:
         return terms
     c = TABLE.c
@@ -137,16 +120,7 @@ def booking_where(flt: BookingFilter | None) -> list[Any]:
         )
     if flt.kind is not None:
         terms.append(c.kind == flt.kind.value)
-    for name in (
-        "starts_at",
-        "ends_at",
-        "created_at",
-        "updated_at",
-        "archived_at",
-        "cancelled_at",
-        "deleted_at",
-    ):
-        terms += range_terms(c[name], getattr(flt, name))
+    terms += range_terms(c.starts_at, flt.starts_at) + range_terms(c.ends_at, flt.ends_at)
     return terms
 
 

@@ -7,12 +7,14 @@ import sqlalchemy as sa
 import strawberry
 
 from app.graphql.common import (
+    ArchivedFilter,
     IdFilter,
     Node,
+    TimestampsFilter,
     database_id_field,
-    hidden_terms,
     id_terms,
     order_input,
+    state_terms,
     timestamp_order_fields,
 )
 from app.graphql.connection import ListSpec
@@ -54,14 +56,13 @@ class Practitioner(Node):
 
 
 @strawberry.input(description="Narrow a list of appointment types or practitioners.")
-class CatalogFilter:
+class CatalogFilter(TimestampsFilter, ArchivedFilter):
     database_id: IdFilter | None = strawberry.field(default=None, description="By id.")
-    include_archived: bool = strawberry.field(default=False, description="Also list archived rows.")
 
 
 def _where(table: sa.Table, type_name: str) -> Any:
     def where(flt: CatalogFilter | None) -> list[Any]:
-        terms = hidden_terms(table, flt, ("archived",))
+        terms = state_terms(table, flt, ("archived",))
         if flt is not None:
             terms += id_terms(table.c.id, flt.database_id, {type_name}, "databaseId")
         return terms

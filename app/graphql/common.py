@@ -132,6 +132,52 @@ class DateFilter:
     )
 
 
+@strawberry.input(description="Filters on when a row was created and last changed.")
+class TimestampsFilter:
+    created_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By creation time."
+    )
+    updated_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By last change."
+    )
+
+
+@strawberry.input(description="Archived rows: hidden unless asked for.")
+class ArchivedFilter:
+    archived_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By archive time; brings back the archived rows it matches."
+    )
+    include_archived: bool = strawberry.field(default=False, description="Also list archived rows.")
+
+
+@strawberry.input(description="Cancelled rows: hidden unless asked for.")
+class CancelledFilter:
+    cancelled_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By cancel time; brings back the cancelled rows it matches."
+    )
+    include_cancelled: bool = strawberry.field(
+        default=False, description="Also list cancelled rows."
+    )
+
+
+@strawberry.input(description="Deleted rows: hidden unless asked for.")
+class DeletedFilter:
+    deleted_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="By delete time; brings back the deleted rows it matches."
+    )
+    include_deleted: bool = strawberry.field(default=False, description="Also list deleted rows.")
+
+
+def state_terms(table: sa.Table, flt: Any, states: tuple[str, ...]) -> list[Any]:
+    """The hidden-state terms, and the timestamp filters of TimestampsFilter and the
+    state filters (`archived_at`, ...) a filter type has."""
+    terms = hidden_terms(table, flt, states)
+    if flt is not None:
+        for name in ("created_at", "updated_at", *(f"{state}_at" for state in states)):
+            terms += range_terms(table.c[name], getattr(flt, name, None))
+    return terms
+
+
 def id_terms(col: Any, flt: IdFilter | None, expected: Collection[str], name: str) -> list[Any]:
     """WHERE terms for an IdFilter; InvalidIdError names the filter field."""
     if flt is None:

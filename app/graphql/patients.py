@@ -10,15 +10,17 @@ import strawberry
 from app.context import Context
 from app.graphql.attendees import ATTENDEES
 from app.graphql.common import (
+    ArchivedFilter,
     DateFilter,
-    DateTimeFilter,
+    DeletedFilter,
     IdFilter,
     Node,
+    TimestampsFilter,
     database_id_field,
-    hidden_terms,
     id_terms,
     order_input,
     range_terms,
+    state_terms,
     timestamp_order_fields,
 )
 from app.graphql.connection import ListSpec, connection_field
@@ -50,28 +52,14 @@ class PhoneNumber:
 @strawberry.input(
     description="Narrow a patient case list. Archived cases are hidden unless asked for."
 )
-class PatientCaseFilter:
+class PatientCaseFilter(TimestampsFilter, ArchivedFilter):
     database_id: IdFilter | None = strawberry.field(default=None, description="By patient case id.")
-    created_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By creation time."
-    )
-    updated_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By last change."
-    )
-    archived_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By archive time; brings back the archived rows it matches."
-    )
-    include_archived: bool = strawberry.field(
-        default=False, description="Also list archived cases."
-    )
 
 
 def case_where(flt: PatientCaseFilter | None) -> list[Any]:
-    terms = hidden_terms(CASE_TABLE, flt, ("archived",))
+    terms = state_terms(CASE_TABLE, flt, ("archived",))
     if flt is not None:
         terms += id_terms(CASE_TABLE.c.id, flt.database_id, {"PatientCase"}, "databaseId")
-        for name in ("created_at", "updated_at", "archived_at"):
-            terms += range_terms(CASE_TABLE.c[name], getattr(flt, name))
     return terms
 
 
@@ -155,7 +143,7 @@ PatientOrderField = timestamp_order_fields("PatientOrderField", "patient")
 @strawberry.input(
     description="Narrow a patient list. Archived and deleted patients are hidden unless asked for."
 )
-class PatientFilter:
+class PatientFilter(TimestampsFilter, ArchivedFilter, DeletedFilter):
     database_id: IdFilter | None = strawberry.field(default=None, description="By patient id.")
     search: str | None = strawberry.field(
         default=None,
@@ -166,21 +154,6 @@ class PatientFilter:
     )
     email: str | None = strawberry.field(
         default=None, description="Exact email (case-insensitive)."
-    )
-    created_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By creation time."
-    )
-    updated_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By last change."
-    )
-    archived_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By archive time; brings back the archived rows it matches."
-    )
-    deleted_at: DateTimeFilter | None = strawberry.field(
-        default=None, description="By delete time; brings back the deleted rows it matches."
-    )
-    include_archived: bool = strawberry.field(
-        default=False, description="Also list archived patients."
     )
     include_deleted: bool = strawberry.field(
         default=False, description="Also list deleted patients."
@@ -193,7 +166,7 @@ def _contains(text: str) -> str:
 
 
 def patient_where(flt: PatientFilter | None) -> list[Any]:
-    terms = hidden_terms(TABLE, flt, ("archived", "deleted"))
+    terms = state_terms(TABLE, flt, ("archived", "deleted"))
     if flt is None:
         return terms
     c = TABLE.c
@@ -205,8 +178,6 @@ def patient_where(flt: PatientFilter | None) -> list[Any]:
     if flt.email is not None:
         terms.append(sa.func.lower(c.email) == flt.email.lower())
     terms += range_terms(c.date_of_birth, flt.date_of_birth)
-    for name in ("created_at", "updated_at", "archived_at", "deleted_at"):
-        terms += range_terms(c[name], getattr(flt, name))
     return terms
 
 
