@@ -1,4 +1,5 @@
-"""The `attendee-gateway` command: serve, migrate, seed, accounts and keys, schema export."""
+"""The `attendee-gateway` command: serve, migrate, seed, accounts and keys, schema export,
+Cliniko import."""
 
 from __future__ import annotations
 
@@ -169,6 +170,30 @@ def _export_schema(args: argparse.Namespace, _settings: Settings) -> None:
     _out(f"Wrote {path}.")
 
 
+def _import_cliniko(args: argparse.Namespace, settings: Settings) -> None:
+    from app.importer import SourceError, import_cliniko
+
+    path = Path(args.path)
+    try:
+        report = _with_db(
+            settings,
+            lambda db: import_cliniko(
+                db, path, account_id=args.account, progress=sys.stderr.isatty()
+            ),
+        )
+    except SourceError as error:
+        raise CliError(str(error), code=2) from None
+    for line in report.notes + report.problems:
+        _out(line)
+    _out(f"Imported {path} into account {args.account}:")
+    for line in report.summary():
+        _out(line)
+    if report.rejected:
+        raise CliError(
+            f"{report.rejected} rejected (listed above); everything else was imported", code=3
+        )
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -210,6 +235,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key", nargs="?", metavar="KEY", help="the key itself")
     revoke.add_argument("--id", type=_positive, metavar="ID", help="or the key's id")
     revoke.set_defaults(run=_revoke_api_key)
+    cliniko = sub.add_parser("import-cliniko", help="import Cliniko API JSON (file or folder)")
+    cliniko.add_argument("path", metavar="PATH", help="a JSON file, or a folder of them")
+    cliniko.add_argument("--account", type=_positive, required=True, metavar="ID")
+    cliniko.set_defaults(run=_import_cliniko)
     export = sub.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default=str(SCHEMA_PATH), metavar="PATH")
     export.set_defaults(run=_export_schema)

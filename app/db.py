@@ -8,6 +8,7 @@ implicit transactions are turned off and every write transaction starts with
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# aiosqlite logs every call, SQL parameters (patient values) included, at DEBUG; like
+# SQLAlchemy's own loggers it stays quiet unless configured on purpose.
+if logging.getLogger("aiosqlite").level == logging.NOTSET:
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 @dataclass

@@ -92,7 +92,8 @@ class CostLimit(SchemaExtension):
         ctx = self.execution_context
         operation = _operation(ctx.graphql_document, ctx.operation_name)
         if operation is not None:
-            cost = self._cost(operation.selection_set, 1, ctx.variables or {}, ctx.graphql_document)
+            variables = {**_variable_defaults(operation), **(ctx.variables or {})}
+            cost = self._cost(operation.selection_set, 1, variables, ctx.graphql_document)
             if cost > self.max_cost:
                 message = f"Query cost {cost} exceeds the limit of {self.max_cost} nodes; ask for smaller pages."
                 ctx.result = GraphQLExecutionResult(
@@ -156,6 +157,16 @@ def _fields(selection_set: SelectionSetNode, document: Any) -> Iterator[FieldNod
             fragment = fragments.get(selection.name.value)
             if fragment is not None:
                 stack.extend(fragment.selection_set.selections)
+
+
+def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
+    """The defaults of the operation's variables (`$n: Int = 100`), which apply when the
+    request leaves a variable out."""
+    return {
+        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+        for definition in operation.variable_definitions or ()
+        if definition.default_value is not None
+    }
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:

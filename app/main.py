@@ -71,8 +71,21 @@ class GraphQLView(GraphQL):
                 raise HTTPException(405, "Mutations are only accepted over POST.") from None
             raise
 
+    async def parse_http_body(self, request: Any) -> Any:
+        """A JSON body must be an object (or a batch): Strawberry assumes so and fails
+        with 500 on `null`, a number or a string."""
+        is_json_post = request.method == "POST" and "application/json" in (
+            request.content_type or ""
+        )
+        if is_json_post and not isinstance(self.parse_json(await request.get_body()), dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return await super().parse_http_body(request)
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
 
 
 class GraphQLEndpoint:
@@ -110,6 +123,9 @@ class GraphQLEndpoint:
 
         try:
             await self._handle(request, db, log, send_counted)
+        except Exception:
+            status = status or 500  # Starlette answers 500; the log line says so too
+            raise
         finally:
             await db.close()
             logger.info(

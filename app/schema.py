@@ -26,7 +26,7 @@ from app.graphql.query import Query
 from app.limits import connection_fields, limit_extensions
 
 DOCUMENT_CACHE_SIZE = 512
-SUGGESTION = re.compile(r" Did you mean .*\?$")
+SUGGESTION = re.compile(r" Did you mean [^?]*\?")
 
 
 @strawberry.type(description="Change attendees, bookings, patients and the catalog.")
