@@ -251,3 +251,12 @@ MAPPERS: dict[str, Callable[[Record], Row]] = {
     "individual_appointments": individual_appointment,
     "attendees": attendee,
 }
+TABLE_OF = {
+    "practitioners": "practitioner",
+    "appointment_types": "appointment_type",
+    "patients": "patient",
+    "patient_cases": "patient_case",
+    "group_appointments": "booking",
+    "individual_appointments": "booking",
+    "attendees": "attendee",
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tqdm import tqdm
 
 from app.db import Database
-from app.importer.records import MAPPERS
+from app.importer.records import MAPPERS, TABLE_OF
 from app.importer.report import STANDINS, Report
 from app.importer.source import NOT_IMPORTED, STAGES, Item, load
-from app.importer.values import Reject
+from app.importer.values import Reject, to_id
 from app.importer.writer import Writer
 from app.seed.base import ensure_account
 
@@ -24,9 +25,12 @@ PROGRESS_FROM = 500  # records in a stage before a progress bar is worth showing
 
 
 def constraint_reason(error: sa.exc.DBAPIError) -> str:
-    """The database's first line only: later lines (PostgreSQL's DETAIL) can hold values."""
-    first = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
-    return f"refused by the database: {first.split('>: ', 1)[-1]}"
+    """Which rule the database enforced: for an IntegrityError its first line (which names
+    the constraint; PostgreSQL's DETAIL lines can hold values), for a DataError nothing."""
+    if not isinstance(error, sa.exc.IntegrityError):
+        return "refused by the database: a value does not fit its column"
+    lines = str(error.orig).strip().splitlines() or ["constraint violation"]
+    return f"refused by the database: {lines[0].split('>: ', 1)[-1]}"
 
 
 class _Run:
@@ -48,10 +52,22 @@ class _Run:
     async def stage(self, stage: str, items: Sequence[Item]) -> None:
         with self._bar(stage, len(items)) as bar:
             for start in range(0, len(items), BATCH):
+                batch = items[start : start + BATCH]
                 async with self.db.write.begin() as conn:
-                    for item in items[start : start + BATCH]:
+                    await self._prefetch(conn, batch)
+                    for item in batch:
                         await self._record(conn, item)
                         bar.update()
+
+    async def _prefetch(self, conn: AsyncConnection, batch: Sequence[Item]) -> None:
+        """The rows the batch's records may update, read in one query per table."""
+        ids: dict[str, list[int]] = {}
+        for item in batch:
+            table = TABLE_OF.get(item.kind or "")
+            if table is not None and isinstance(item.record, dict):
+                with contextlib.suppress(Reject, KeyError):
+                    ids.setdefault(table, []).append(to_id(item.record["id"]))
+        await self.writer.prefetch(conn, ids)
 
     async def _record(self, conn: AsyncConnection, item: Item) -> None:
         kind = item.kind or item.stage
@@ -64,8 +80,7 @@ class _Run:
             row = MAPPERS[item.kind](item.record) if isinstance(item.record, dict) else None
             if row is None:
                 raise Reject("not a JSON object")
-            async with conn.begin_nested():
-                outcome = await self.writer.upsert(conn, row)
+            outcome = await self.writer.upsert(conn, row)
         except Reject as error:
             self.report.reject(kind, item.label, str(error))
             return
@@ -81,6 +96,7 @@ class _Run:
         pending = [(b, s) for b, s in self.standins.items() if b not in self.writer.attended]
         for start in range(0, len(pending), BATCH):
             async with self.db.write.begin() as conn:
+                await self.writer.prefetch(conn, {})  # forget the last batch's rows
                 for booking_id, (item, values) in pending[start : start + BATCH]:
                     try:
                         async with conn.begin_nested():
@@ -112,8 +128,8 @@ async def import_cliniko(
         await ensure_account(conn, account_id=account_id)
     source = load(path)
     run = _Run(db, account_id, progress)
-    for problem in source.problems:
-        run.report.reject("files", problem.split(": ", 1)[0], problem.split(": ", 1)[1])
+    for name, reason in source.problems:
+        run.report.reject("files", name, reason)
     run.report.notes += source.notes
     if source.notes:
         run.report.tally("files").skipped += len(source.notes)

@@ -70,7 +70,7 @@ class Item:
 @dataclass
 class Source:
     stages: dict[str, list[Item]] = field(default_factory=lambda: {s: [] for s in STAGES})
-    problems: list[str] = field(default_factory=list)  # files that could not be read
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (file, why unreadable)
     notes: list[str] = field(default_factory=list)  # files that hold nothing we import
 
 
@@ -146,7 +146,7 @@ def _items(name: str, data: Any, source: Source) -> None:
     elif isinstance(data, dict):
         records = [(f"{name}: object", data, detect(data))]
     else:
-        source.problems.append(f"{name}: not a Cliniko object, list or list envelope")
+        source.problems.append((name, "not a Cliniko object, list or list envelope"))
         return
     for where, record, kind in records:
         item = Item(kind, where, record)
@@ -171,14 +171,14 @@ def load(path: Path) -> Source:
             data = json.loads(file.read_bytes())
         except json.JSONDecodeError as error:
             source.problems.append(
-                f"{name}: not valid JSON (line {error.lineno}, column {error.colno})"
+                (name, f"not valid JSON (line {error.lineno}, column {error.colno})")
             )
             continue
         except ValueError:  # not UTF-8, or a number too long to read
-            source.problems.append(f"{name}: not valid JSON")
+            source.problems.append((name, "not valid JSON"))
             continue
         except OSError as error:
-            source.problems.append(f"{name}: cannot be read ({error.strerror})")
+            source.problems.append((name, f"cannot be read ({error.strerror})"))
             continue
         _items(name, data, source)
     source.stages["bookings"].sort(

@@ -39,6 +39,27 @@ def active(table: sa.Table) -> list[Any]:
     ]
 
 
+# Built once (per-record statements are compiled once and cached, not rebuilt).
+_ACTIVE_COUNT = (
+    sa.select(sa.func.count())
+    .select_from(A)
+    .where(A.c.booking_id == B.c.id, *active(A))
+    .scalar_subquery()
+)
+RECOUNT = (
+    sa.update(B)
+    .where(
+        B.c.id.in_(sa.bindparam("b_ids", expanding=True)),
+        B.c.account_id == sa.bindparam("b_account"),
+        B.c.active_attendees != _ACTIVE_COUNT,
+    )
+    .values(active_attendees=_ACTIVE_COUNT)
+)
+SEATS = sa.select(
+    sa.func.count(), sa.func.max(sa.case((A.c.patient_id == sa.bindparam("patient"), A.c.id)))
+).where(A.c.booking_id == sa.bindparam("booking"), A.c.id != sa.bindparam("attendee"), *active(A))
+
+
 def _is_active(values: dict[str, Any]) -> bool:
     return all(values[c] is None for c in ("archived_at", "cancelled_at", "deleted_at"))
 
@@ -51,6 +72,10 @@ def _bind(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _changes(row: Row, current: Any) -> dict[str, Any]:
+    return {k: v for k, v in row.values.items() if getattr(current, k) != v}
+
+
 class Writer:
     """Upserts rows of one account, remembering which bookings it touched."""
 
@@ -59,6 +84,19 @@ class Writer:
         self.touched: set[int] = set()  # bookings whose seats to recount at the end
         self.attended: set[int] = set()  # bookings that got an attendee from the export
         self._cache: dict[tuple[str, int], Any] = {}
+        self._prefetched: dict[tuple[str, int], Any] = {}
+
+    async def prefetch(self, conn: AsyncConnection, ids: dict[str, list[int]]) -> None:
+        """Read the rows a batch of records may update, one query per table and 500 ids
+        (`current` uses each once; what the batch does not use is dropped with the next)."""
+        self._prefetched.clear()
+        for table, table_ids in ids.items():
+            t, wanted = TABLES[table], sorted(set(table_ids))
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = await conn.execute(sa.select(t).where(t.c.id.in_(chunk)))
+                found = {r.id: r for r in rows}
+                self._prefetched.update({(table, i): found.get(i) for i in chunk})
 
     async def find(self, conn: AsyncConnection, table: str, row_id: int) -> Any:
         """The account's row with this id, or None (reference targets are cached)."""
@@ -80,8 +118,11 @@ class Writer:
 
     async def current(self, conn: AsyncConnection, row: Row) -> Any:
         """The row this record updates, or None; Reject when the id is another account's."""
-        t = TABLES[row.table]
-        found = (await conn.execute(sa.select(t).where(t.c.id == row.id))).first()
+        t, key = TABLES[row.table], (row.table, row.id)
+        if key in self._prefetched:
+            found = self._prefetched.pop(key)
+        else:
+            found = (await conn.execute(sa.select(t).where(t.c.id == row.id))).first()
         if found is not None and found.account_id != self.account_id:
             raise Reject(f"id {row.id} belongs to another account; not imported")
         return found
@@ -90,11 +131,13 @@ class Writer:
         """Insert or update; "new", "updated" or "unchanged"."""
         t = TABLES[row.table]
         if current is None:
-            values = _bind(t, {**row.values, "id": row.id, "account_id": self.account_id})
-            await conn.execute(sa.insert(t).values(**values))
+            values = {**row.values, "id": row.id, "account_id": self.account_id}
+            # An empty JSON column is left out, so it is SQL NULL (not JSON null).
+            empty = [k for k, v in values.items() if v is None and isinstance(t.c[k].type, sa.JSON)]
+            await conn.execute(t.insert(), {k: v for k, v in values.items() if k not in empty})
             outcome = "new"
         else:
-            changed = {k: v for k, v in row.values.items() if getattr(current, k) != v}
+            changed = _changes(row, current)
             if not changed:
                 return "unchanged"
             await conn.execute(sa.update(t).where(t.c.id == row.id).values(**_bind(t, changed)))
@@ -103,17 +146,30 @@ class Writer:
         return outcome
 
     async def upsert(self, conn: AsyncConnection, row: Row) -> str:
-        """Check and write one row (the caller wraps it in a savepoint)."""
+        """Check and write one row in a SAVEPOINT: all of it lands, or none of it. A row
+        that is already as the record says is left alone (nothing to check)."""
         current = await self.current(conn, row)
-        if row.table == "patient_case":
-            await self.need(conn, "patient", row.values["patient_id"], "patient")
-        elif row.table == "booking":
-            await self._check_booking(conn, row, current)
-        elif row.table == "attendee":
-            return await self._attendee(conn, row, current)
-        outcome = await self.write(conn, row, current)
+        if current is None or _changes(row, current):
+            async with conn.begin_nested():
+                if row.table == "patient_case":
+                    await self.need(conn, "patient", row.values["patient_id"], "patient")
+                elif row.table == "booking":
+                    await self._check_booking(conn, row, current)
+                elif row.table == "attendee":
+                    await self._check_attendee(conn, row)
+                outcome = await self.write(conn, row, current)
+                if row.table == "attendee":
+                    bookings = {row.values["booking_id"]}
+                    if current is not None:
+                        bookings.add(current.booking_id)  # an attendee moved: both recounted
+                    await self.recount(conn, bookings)
+        else:
+            outcome = "unchanged"
         if row.table == "booking":
             self.touched.add(row.id)
+        elif row.table == "attendee":
+            self.touched.add(row.values["booking_id"])
+            self.attended.add(row.values["booking_id"])
         return outcome
 
     async def _case(self, conn: AsyncConnection, case_id: int | None, patient_id: int) -> None:
@@ -149,7 +205,7 @@ class Writer:
             if (await conn.execute(others.limit(1))).first() is not None:
                 raise Reject("the patient differs from the patient of its attendee")
 
-    async def _attendee(self, conn: AsyncConnection, row: Row, current: Any) -> str:
+    async def _check_attendee(self, conn: AsyncConnection, row: Row) -> None:
         v = row.values
         booking = await self.need(conn, "booking", v["booking_id"], "booking")
         await self.need(conn, "patient", v["patient_id"], "patient")
@@ -163,48 +219,29 @@ class Writer:
                 await conn.execute(
                     sa.delete(A).where(A.c.id == booking.id, A.c.booking_id == booking.id)
                 )
+                self._prefetched.pop(("attendee", booking.id), None)
         if _is_active(v):
             await self._check_seat(conn, row, booking)
-        outcome = await self.write(conn, row, current)
-        bookings = {booking.id} | ({current.booking_id} if current is not None else set())
-        await self.recount(conn, bookings)
-        self.touched |= bookings
-        self.attended.add(booking.id)
-        return outcome
 
     async def _check_seat(self, conn: AsyncConnection, row: Row, booking: Any) -> None:
-        others = [A.c.booking_id == booking.id, A.c.id != row.id, *active(A)]
-        same = sa.select(A.c.id).where(*others, A.c.patient_id == row.values["patient_id"])
-        twin = (await conn.execute(same.limit(1))).first()
-        if twin is not None:
+        """One query: the other active attendees, and one of them for the same patient."""
+        params = {"patient": row.values["patient_id"], "booking": booking.id, "attendee": row.id}
+        taken, twin_id = (await conn.execute(SEATS, params)).one()
+        if twin_id is not None:
             raise Reject(
-                f"the patient already attends booking {booking.id} (attendee {twin.id}); "
+                f"the patient already attends booking {booking.id} (attendee {twin_id}); "
                 "one active attendance per patient and booking"
             )
-        taken = await conn.scalar(sa.select(sa.func.count()).select_from(A).where(*others))
         seats = booking.max_attendees or 1
-        if (taken or 0) >= seats:
+        if taken >= seats:
             raise Reject(f"booking {booking.id} is full ({seats} of {seats} seats taken)")
 
     async def recount(self, conn: AsyncConnection, booking_ids: Iterable[int]) -> None:
         """Set active_attendees to the number of active attendees (only where it differs)."""
         ids = sorted(booking_ids)
-        count = (
-            sa.select(sa.func.count())
-            .select_from(A)
-            .where(A.c.booking_id == B.c.id, *active(A))
-            .scalar_subquery()
-        )
         for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            await conn.execute(
-                sa.update(B)
-                .where(B.c.id.in_(chunk), B.c.account_id == self.account_id)
-                .where(B.c.active_attendees != count)
-                .values(active_attendees=count)
-            )
-            for booking_id in chunk:
-                self._cache.pop(("booking", booking_id), None)
+            params = {"b_ids": ids[start : start + 500], "b_account": self.account_id}
+            await conn.execute(RECOUNT, params)
 
     async def standin(
         self, conn: AsyncConnection, booking_id: int, values: dict[str, Any]

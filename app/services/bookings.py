@@ -52,6 +52,16 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def end_of(start: datetime, duration: timedelta) -> datetime:
+    """start + duration; INVALID when that is past the calendar's end (year 9999)."""
+    try:
+        return start + duration
+    except OverflowError:
+        raise Failure(
+            Code.INVALID, "endsAt", "The booking would end after the year 9999."
+        ) from None
+
+
 def occurrence_start(start: datetime, repeat: Repeat, n: int) -> datetime:
     """The n-th occurrence: the start plus n times the interval, in UTC."""
     if repeat.repeat_type == "Monthly":
@@ -150,7 +160,7 @@ async def _insert_booking(
         if repeat
         else {}
     )
-    values = {**base, **rule, "starts_at": start, "ends_at": start + duration}
+    values = {**base, **rule, "starts_at": start, "ends_at": end_of(start, duration)}
     booking_id = int(
         (await conn.execute(sa.insert(B).values(**values).returning(B.c.id))).scalar_one()
     )
@@ -197,14 +207,14 @@ async def update_booking(
         raise Failure(Code.REQUIRED, "startsAt", "startsAt cannot be cleared.")
     starts = values.get("starts_at", row.starts_at)
     if "ends_at" not in values and "starts_at" in values:
-        values["ends_at"] = starts + (row.ends_at - row.starts_at)
+        values["ends_at"] = end_of(starts, row.ends_at - row.starts_at)
     elif "ends_at" in values and values["ends_at"] is None:
         minutes = (
             await fetch_one(
                 conn, sa.select(T.c.duration_in_minutes).where(T.c.id == row.appointment_type_id)
             )
         )[0]
-        values["ends_at"] = starts + timedelta(minutes=minutes)
+        values["ends_at"] = end_of(starts, timedelta(minutes=minutes))
     if values.get("ends_at", row.ends_at) < starts:
         raise Failure(Code.INVALID, "endsAt", "endsAt must not be before startsAt.")
     if not values:
