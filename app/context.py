@@ -27,6 +27,7 @@ class RequestDB:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
 
     def select_from(self, table: sa.Table, *columns: Any) -> sa.Select[Any]:
         """SELECT the table's (or the given) columns, limited to the caller's account."""
@@ -35,6 +36,8 @@ class RequestDB:
 
     async def fetch(self, stmt: sa.Executable) -> Sequence[Any]:
         async with self._lock:
+            if self._closed:
+                raise RuntimeError("the request is over; its database handle is closed")
             if self._conn is None:
                 self._conn = await self._engine.connect()
             self.statements += 1
@@ -42,6 +45,8 @@ class RequestDB:
             return result.all()
 
     async def close(self) -> None:
+        """Give the connection back; a straggling resolver cannot open another one."""
+        self._closed = True
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()

@@ -31,7 +31,10 @@ def parse_datetime(text: str) -> datetime:
     parsed = datetime.fromisoformat(text.replace("z", "Z"))
     if parsed.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone; send UTC with a Z suffix")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

@@ -178,6 +178,17 @@ def state_terms(table: sa.Table, flt: Any, states: tuple[str, ...]) -> list[Any]
     return terms
 
 
+class FilterError(ValueError):
+    """A filter value that cannot be used (the message names the filter field)."""
+
+
+def filter_text(value: str, name: str) -> str:
+    """A text filter value; NUL characters are refused (PostgreSQL cannot compare them)."""
+    if "\x00" in value:
+        raise FilterError(f"filter.{name} must not contain NUL characters.")
+    return value
+
+
 def id_terms(col: Any, flt: IdFilter | None, expected: Collection[str], name: str) -> list[Any]:
     """WHERE terms for an IdFilter; InvalidIdError names the filter field."""
     if flt is None:

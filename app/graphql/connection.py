@@ -10,7 +10,7 @@ from graphql import GraphQLError
 
 from app import pagination as pg
 from app.context import Context
-from app.graphql.common import OrderDirection
+from app.graphql.common import FilterError, OrderDirection
 from app.ids import InvalidIdError
 
 NodeT = TypeVar("NodeT")
@@ -175,7 +175,7 @@ async def resolve_connection(
             max_size=settings.max_page_size,
         )
         where = spec.where(filter_input)
-    except (pg.PaginationError, InvalidIdError) as exc:
+    except (pg.PaginationError, InvalidIdError, FilterError) as exc:
         raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from None
     if parent is None:
         page = await pg.fetch_page(ctx.db, spec.table, where, keys, win)

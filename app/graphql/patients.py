@@ -17,6 +17,7 @@ from app.graphql.common import (
     Node,
     TimestampsFilter,
     database_id_field,
+    filter_text,
     id_terms,
     order_input,
     range_terms,
@@ -172,11 +173,11 @@ def patient_where(flt: PatientFilter | None) -> list[Any]:
     c = TABLE.c
     terms += id_terms(c.id, flt.database_id, {"Patient"}, "databaseId")
     if flt.search:
-        pattern = _contains(flt.search[:MAX_SEARCH_LENGTH])
+        pattern = _contains(filter_text(flt.search, "search")[:MAX_SEARCH_LENGTH])
         cols = (c.first_name, c.last_name, c.preferred_first_name, c.email)
         terms.append(sa.or_(*[sa.func.lower(col).like(pattern, escape="\\") for col in cols]))
     if flt.email is not None:
-        terms.append(sa.func.lower(c.email) == flt.email.lower())
+        terms.append(sa.func.lower(c.email) == filter_text(flt.email, "email").lower())
     terms += range_terms(c.date_of_birth, flt.date_of_birth)
     return terms
 

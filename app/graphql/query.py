@@ -48,14 +48,15 @@ async def _lookup(ctx: Context, value: str, types: Collection[str]) -> Any:
     return await load_typed(ctx, type_name, database_id)
 
 
-async def _node(ctx: Context, value: str) -> Any:
+def _node_id(value: str) -> tuple[str, int]:
+    """(type name, database id) of a global id for `node`/`nodes`, or a clear error."""
     try:
         type_name, database_id = from_global_id(value)
     except InvalidIdError as exc:
         raise _bad_id(InvalidIdError(f"{exc} `node` takes global ids (the `id` field).")) from None
     if type_name not in type_names():
         raise _bad_id(InvalidIdError(f'"{value}" names an unknown type "{type_name}".'))
-    return await load_typed(ctx, type_name, database_id)
+    return type_name, database_id
 
 
 @strawberry.type(description="Read the clinic's attendees, bookings and patients.")
@@ -66,7 +67,7 @@ class Query:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
     ) -> Node | None:
-        return await _node(info.context, id)
+        return await load_typed(info.context, *_node_id(id))
 
     @strawberry.field(
         description="Refetch up to 100 objects by global id, in order; null where not found."
@@ -82,7 +83,8 @@ class Query:
             raise GraphQLError(
                 f"`nodes` takes at most {MAX_NODES} ids.", extensions={"code": "BAD_USER_INPUT"}
             )
-        return list(await asyncio.gather(*(_node(info.context, value) for value in ids)))
+        parsed = [_node_id(value) for value in ids]  # every id checked before any load
+        return list(await asyncio.gather(*(load_typed(info.context, *p) for p in parsed)))
 
     @strawberry.field(description="One attendee by id, whatever its state; null when not found.")
     async def attendee(self, info: Info, id: IdArg) -> Attendee | None:

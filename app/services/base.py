@@ -73,6 +73,8 @@ def check_text(
         raise Failure(Code.REQUIRED, field, f"{field} is required.")
     if value is not None and len(value) > limit:
         raise Failure(Code.TOO_LONG, field, f"{field} must be at most {limit} characters.")
+    if value is not None and "\x00" in value:
+        raise Failure(Code.INVALID, field, f"{field} must not contain NUL characters.")
 
 
 def check_email(value: str | None, field: str = "email") -> None:
