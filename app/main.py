@@ -33,6 +33,7 @@ logger = logging.getLogger("app.requests")
 STATIC = Path(__file__).parent / "static"
 GRAPHIQL_PAGE = (STATIC / "graphiql.html").read_text(encoding="utf-8")
 STATEMENTS_HEADER = b"x-sql-statements"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 UNAUTHORIZED_MESSAGE = "Missing or invalid API key: send `Authorization: Bearer <key>`."
 AUTHENTICATE = 'Bearer realm="attendee-gateway", Basic realm="attendee-gateway"'
 
@@ -81,11 +82,42 @@ class GraphQLView(GraphQL):
             raise HTTPException(400, "The request body must be a JSON object.")
         return await super().parse_http_body(request)
 
+    async def get_sub_response(self, request: Any) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.graphql_response_json = _prefers_graphql_response_json(request)  # type: ignore[attr-defined]
+        return sub_response
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """application/graphql-response+json when the client asks for it: a request that
+        never reached execution (parse, validation, variables) is then a 400 without `data`."""
+        if not getattr(sub_response, "graphql_response_json", False) or isinstance(
+            response_data, list
+        ):
+            return super().create_response(response_data, sub_response)
+        if (
+            response_data.get("data") is None
+            and response_data.get("errors")
+            and not any("path" in error for error in response_data["errors"])
+        ):
+            response_data = {k: v for k, v in response_data.items() if k != "data"}
+            sub_response.status_code = 400
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+        return response
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
+
+
+def _prefers_graphql_response_json(request: Request) -> bool:
+    """Whether Accept names application/graphql-response+json before application/json."""
+    accept = request.headers.get("accept", "")
+    position = accept.find("application/graphql-response+json")
+    plain = accept.find("application/json")
+    return position >= 0 and (plain < 0 or position < plain)
 
 
 class GraphQLEndpoint:
