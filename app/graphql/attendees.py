@@ -8,7 +8,6 @@ import strawberry
 
 from app.context import Context
 from app.graphql.common import (
-    CANCELLATION_LABELS,
     ArchivedFilter,
     CancellationReason,
     CancelledFilter,
@@ -18,6 +17,7 @@ from app.graphql.common import (
     Node,
     TimestampsFilter,
     TreatmentNoteStatus,
+    cancellation_description_field,
     database_id_field,
     id_terms,
     order_input,
@@ -25,7 +25,7 @@ from app.graphql.common import (
     timestamp_order_fields,
 )
 from app.graphql.connection import ListSpec
-from app.graphql.nodes import BOOKING_TYPES, load_node, node_from_row, register
+from app.graphql.nodes import BOOKING_TYPES, node_from_row, register, related
 from app.models import Attendee as AttendeeRow
 
 if TYPE_CHECKING:
@@ -93,33 +93,25 @@ class Attendee(Node):
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
 
-    @strawberry.field(
-        description="Cliniko's label for the cancellation reason; null when not cancelled."
+    cancellation_reason_description: str | None = cancellation_description_field()
+    booking = related(
+        "booking",
+        "booking_id",
+        Annotated["Booking", strawberry.lazy("app.graphql.bookings")],
+        "The booking attended.",
     )
-    def cancellation_reason_description(self) -> str | None:
-        return (
-            CANCELLATION_LABELS.get(self.cancellation_reason) if self.cancellation_reason else None
-        )
-
-    @strawberry.field(description="The booking attended.")
-    async def booking(
-        self, info: Info
-    ) -> Annotated["Booking", strawberry.lazy("app.graphql.bookings")]:
-        return await load_node(info.context, "booking", self.booking_id)
-
-    @strawberry.field(description="The patient attending.")
-    async def patient(
-        self, info: Info
-    ) -> Annotated["Patient", strawberry.lazy("app.graphql.patients")]:
-        return await load_node(info.context, "patient", self.patient_id)
-
-    @strawberry.field(description="The patient case this attendance counts toward, if any.")
-    async def patient_case(
-        self, info: Info
-    ) -> Annotated["PatientCase", strawberry.lazy("app.graphql.patients")] | None:
-        if self.patient_case_id is None:
-            return None
-        return await load_node(info.context, "patient_case", self.patient_case_id)
+    patient = related(
+        "patient",
+        "patient_id",
+        Annotated["Patient", strawberry.lazy("app.graphql.patients")],
+        "The patient attending.",
+    )
+    patient_case = related(
+        "patient_case",
+        "patient_case_id",
+        Annotated["PatientCase", strawberry.lazy("app.graphql.patients")] | None,
+        "The patient case this attendance counts toward, if any.",
+    )
 
 
 AttendeeOrderField = timestamp_order_fields("AttendeeOrderField", "attendee")

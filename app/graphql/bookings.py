@@ -12,7 +12,6 @@ from app.graphql.attendees import ATTENDEES
 from app.graphql.attendees import TABLE as ATTENDEE_TABLE
 from app.graphql.catalog import AppointmentType, Practitioner
 from app.graphql.common import (
-    CANCELLATION_LABELS,
     ArchivedFilter,
     CancellationReason,
     CancelledFilter,
@@ -21,6 +20,7 @@ from app.graphql.common import (
     IdFilter,
     Node,
     TimestampsFilter,
+    cancellation_description_field,
     database_id_field,
     id_terms,
     order_input,
@@ -29,7 +29,7 @@ from app.graphql.common import (
     timestamp_order_fields,
 )
 from app.graphql.connection import ListSpec, connection_field
-from app.graphql.nodes import BOOKING_TYPES, load_node, node_from_row, register
+from app.graphql.nodes import BOOKING_TYPES, node_from_row, register, related
 from app.models import Booking as BookingRow
 
 if TYPE_CHECKING:
@@ -167,13 +167,12 @@ class Booking(Node):
         description="The occurrences generated from this booking.",
     )
 
-    @strawberry.field(description="The appointment type.")
-    async def appointment_type(self, info: Info) -> AppointmentType:
-        return await load_node(info.context, "appointment_type", self.appointment_type_id)
-
-    @strawberry.field(description="The practitioner holding the booking.")
-    async def practitioner(self, info: Info) -> Practitioner:
-        return await load_node(info.context, "practitioner", self.practitioner_id)
+    appointment_type = related(
+        "appointment_type", "appointment_type_id", AppointmentType, "The appointment type."
+    )
+    practitioner = related(
+        "practitioner", "practitioner_id", Practitioner, "The practitioner holding the booking."
+    )
 
     @strawberry.field(description="How this booking repeats; null when it does not.")
     def repeat_rule(self) -> RepeatRule | None:
@@ -186,13 +185,12 @@ class Booking(Node):
             repeating_interval=row["repeating_interval"],
         )
 
-    @strawberry.field(description="The booking this occurrence was generated from.")
-    async def repeated_from(
-        self, info: Info
-    ) -> Annotated["Booking", strawberry.lazy("app.graphql.bookings")] | None:
-        if self.repeated_from_id is None:
-            return None
-        return await load_node(info.context, "booking", self.repeated_from_id)
+    repeated_from = related(
+        "booking",
+        "repeated_from_id",
+        Annotated["Booking", strawberry.lazy("app.graphql.bookings")] | None,
+        "The booking this occurrence was generated from.",
+    )
 
 
 @strawberry.type(description="A class with several attendees, capped by maxAttendees.")
@@ -215,27 +213,19 @@ class IndividualAppointment(Booking):
     )
     cancellation_note: str | None = strawberry.field(description="Note given on cancelling.")
 
-    @strawberry.field(
-        description="Cliniko's label for the cancellation reason; null when not cancelled."
+    cancellation_reason_description: str | None = cancellation_description_field()
+    patient = related(
+        "patient",
+        "patient_id",
+        Annotated["Patient", strawberry.lazy("app.graphql.patients")],
+        "The patient.",
     )
-    def cancellation_reason_description(self) -> str | None:
-        return (
-            CANCELLATION_LABELS.get(self.cancellation_reason) if self.cancellation_reason else None
-        )
-
-    @strawberry.field(description="The patient.")
-    async def patient(
-        self, info: Info
-    ) -> Annotated["Patient", strawberry.lazy("app.graphql.patients")]:
-        return await load_node(info.context, "patient", self.patient_id)
-
-    @strawberry.field(description="The patient case, if any.")
-    async def patient_case(
-        self, info: Info
-    ) -> Annotated["PatientCase", strawberry.lazy("app.graphql.patients")] | None:
-        if self.patient_case_id is None:
-            return None
-        return await load_node(info.context, "patient_case", self.patient_case_id)
+    patient_case = related(
+        "patient_case",
+        "patient_case_id",
+        Annotated["PatientCase", strawberry.lazy("app.graphql.patients")] | None,
+        "The patient case, if any.",
+    )
 
 
 _group, _individual = node_from_row(GroupAppointment), node_from_row(IndividualAppointment)

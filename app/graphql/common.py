@@ -58,6 +58,19 @@ CANCELLATION_LABELS = {
 }
 
 
+def cancellation_description_field() -> Any:
+    """`cancellationReasonDescription`: Cliniko's label for the code, null when not cancelled."""
+
+    def resolve(root: Any) -> str | None:
+        code = root.__dict__["cancellation_reason"]
+        return CANCELLATION_LABELS.get(code) if code else None
+
+    return strawberry.field(
+        resolver=resolve,
+        description="Cliniko's label for the cancellation reason; null when not cancelled.",
+    )
+
+
 @strawberry.enum(description="Invoice state of an attendance (Cliniko's codes).")
 class InvoiceStatus(IntEnum):
     OPEN = 10

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
@@ -25,7 +25,7 @@ from app.graphql.common import (
     timestamp_order_fields,
 )
 from app.graphql.connection import ListSpec, connection_field
-from app.graphql.nodes import load_node, node_from_row, register
+from app.graphql.nodes import node_from_row, register, related
 from app.models import Patient as PatientRow
 from app.models import PatientCase as PatientCaseRow
 
@@ -82,9 +82,12 @@ class PatientCase(Node):
         ATTENDEES, parent="patient_case_id", description="Attendances linked to this case."
     )
 
-    @strawberry.field(description="The patient the case belongs to.")
-    async def patient(self, info: Info) -> "Patient":
-        return await load_node(info.context, "patient", self.patient_id)
+    patient = related(
+        "patient",
+        "patient_id",
+        Annotated["Patient", strawberry.lazy("app.graphql.patients")],
+        "The patient the case belongs to.",
+    )
 
 
 _to_case = node_from_row(PatientCase)
