@@ -72,6 +72,10 @@ class Context:
     request: Any = None
     response: Any = None
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
+    # Nodes already loaded by id, (table, id) -> node or None: relation fields answer
+    # from here without an awaitable when a connection prefetched them.
+    loaded: dict[tuple[str, int], Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)  # per-request memo of derived values
 
     @property
     def account_id(self) -> int:
@@ -87,6 +91,7 @@ class Context:
     def reset_loaders(self) -> None:
         """Forget every loaded row (after a write, so later fields read the new state)."""
         self._loaders.clear()
+        self.loaded.clear()
 
     def by_id(self, table: sa.Table, to_node: Callable[[sa.Row[Any]], Any]) -> DataLoader[Any, Any]:
         """A loader of `table` rows by id, as nodes, None for a missing (or foreign) id."""
@@ -98,6 +103,8 @@ class Context:
         async def batch(ids: list[int]) -> list[Any]:
             rows = await self.db.fetch(self.db.select_from(table).where(table.c.id.in_(ids)))
             found: Mapping[int, Any] = {row.id: to_node(row) for row in rows}
-            return [found.get(i) for i in ids]
+            nodes = [found.get(i) for i in ids]
+            self.loaded.update(zip([(table.name, i) for i in ids], nodes, strict=True))
+            return nodes
 
         return self.loader(key, batch)

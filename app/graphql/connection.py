@@ -1,16 +1,18 @@
 """Relay connections over `app.pagination`: the generic types and the one field factory."""
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 import strawberry
 from graphql import GraphQLError
+from strawberry.types.nodes import SelectedField
 
 from app import pagination as pg
 from app.context import Context
 from app.graphql.common import FilterError, OrderDirection
+from app.graphql.nodes import prefetch
 from app.ids import InvalidIdError
 
 NodeT = TypeVar("NodeT")
@@ -43,10 +45,7 @@ class _State:
     page: pg.Slice
     parent: str | None
     parent_id: int | None
-    nodes: list[Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.nodes = [self.spec.to_node(row) for row in self.page.rows]
+    nodes: list[Any]
 
     def cursor(self, row: sa.Row[Any]) -> str:
         mapping = row._mapping
@@ -156,8 +155,10 @@ async def resolve_connection(
     after: str | None,
     last: int | None,
     before: str | None,
+    node_fields: frozenset[str] = frozenset(),
 ) -> Connection[Any]:
-    """Resolve one connection field; nested ones batch every parent into one statement."""
+    """Resolve one connection field; nested ones batch every parent into one statement, and
+    the relations its nodes ask for are loaded with it (one statement per table)."""
     requested = [(o.field.value, o.direction == OrderDirection.DESC) for o in order_by or []]
     keys = pg.ordering(requested, spec.default_order)
     fp = pg.fingerprint(spec.name, keys, filter_input)
@@ -179,19 +180,62 @@ async def resolve_connection(
         raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from None
     if parent is None:
         page = await pg.fetch_page(ctx.db, spec.table, where, keys, win)
+        nodes = [spec.to_node(row) for row in page.rows]
+        await prefetch(ctx, nodes, node_fields)
     else:
-        page = await _nested_loader(ctx, spec, parent, keys, fp, where, win).load(parent_id)
-    return Connection(_state=_State(ctx, spec, keys, fp, where, win, page, parent, parent_id))
+        loader = _nested_loader(ctx, spec, parent, keys, fp, where, win, node_fields)
+        page, nodes = await loader.load(parent_id)
+    return Connection(
+        _state=_State(ctx, spec, keys, fp, where, win, page, parent, parent_id, nodes)
+    )
+
+
+def _node_fields(info: Any) -> frozenset[str]:
+    """The fields a connection's query selects on its nodes (via `nodes` or `edges.node`),
+    memoised per request and field occurrence."""
+    key = ("node_fields", id(info._raw_info.field_nodes[0]))
+    found = info.context.memo.get(key)
+    if found is None:
+        names: set[str] = set()
+        for field in _flatten(info.selected_fields[0].selections):
+            if field.name == "nodes":
+                names.update(f.name for f in _flatten(field.selections))
+            elif field.name == "edges":
+                for edge_field in _flatten(field.selections):
+                    if edge_field.name == "node":
+                        names.update(f.name for f in _flatten(edge_field.selections))
+        found = info.context.memo[key] = frozenset(names)
+    return found
+
+
+def _flatten(selections: Sequence[Any]) -> Iterator[SelectedField]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:  # a fragment spread or inline fragment
+            yield from _flatten(selection.selections)
 
 
 def _nested_loader(
-    ctx: Context, spec: ListSpec, parent: str, keys: Any, fp: str, where: list[Any], win: pg.Window
+    ctx: Context,
+    spec: ListSpec,
+    parent: str,
+    keys: Any,
+    fp: str,
+    where: list[Any],
+    win: pg.Window,
+    node_fields: frozenset[str],
 ) -> Any:
-    async def batch(ids: list[int]) -> list[pg.Slice]:
-        pages = await pg.fetch_pages(ctx.db, spec.table, parent, ids, where, keys, win)
-        return [pages[i] for i in ids]
+    """Pages of every parent in one statement, with their nodes' relations prefetched for
+    all parents at once, so every parent resumes together (and later loads batch too)."""
 
-    return ctx.loader(("page", spec.name, parent, fp, win), batch)
+    async def batch(ids: list[int]) -> list[tuple[pg.Slice, list[Any]]]:
+        pages = await pg.fetch_pages(ctx.db, spec.table, parent, ids, where, keys, win)
+        nodes = {i: [spec.to_node(row) for row in pages[i].rows] for i in ids}
+        await prefetch(ctx, [n for i in ids for n in nodes[i]], node_fields)
+        return [(pages[i], nodes[i]) for i in ids]
+
+    return ctx.loader(("page", spec.name, parent, fp, win, node_fields), batch)
 
 
 def connection_field(spec: ListSpec, *, parent: str | None, description: str) -> Any:
@@ -228,6 +272,7 @@ def connection_field(spec: ListSpec, *, parent: str | None, description: str) ->
             spec,
             parent=parent,
             parent_id=None if parent is None else root.id,
+            node_fields=_node_fields(info),
             filter_input=filter,
             order_by=order_by,
             first=first,

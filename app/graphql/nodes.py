@@ -4,6 +4,7 @@ Domain modules register their tables at import; loaders come from the request co
 so every load is scoped to the caller's account.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,33 @@ def type_names() -> frozenset[str]:
     return frozenset(_TYPES)
 
 
+# The to-one relation fields, by GraphQL name: (table, column holding the id). Every type
+# names a relation the same way, so a connection can prefetch what its nodes ask for.
+RELATIONS = {
+    "booking": ("booking", "booking_id"),
+    "patient": ("patient", "patient_id"),
+    "patientCase": ("patient_case", "patient_case_id"),
+    "appointmentType": ("appointment_type", "appointment_type_id"),
+    "practitioner": ("practitioner", "practitioner_id"),
+    "repeatedFrom": ("booking", "repeated_from_id"),
+}
+_MISSING = object()
+
+
+async def prefetch(ctx: Context, nodes: list[Any], field_names: frozenset[str]) -> None:
+    """Load, in one batch per table, the relations `field_names` asks for on `nodes`, so
+    their fields resolve without an awaitable each (much cheaper for graphql-core)."""
+    loads = []
+    for name in field_names & RELATIONS.keys():
+        table_name, column = RELATIONS[name]
+        keys = {node.__dict__.get(column) for node in nodes} - {None}
+        if keys:
+            entry = _TABLES[table_name]
+            loads.append(ctx.by_id(entry.table, entry.to_node).load_many(sorted(keys)))
+    if loads:
+        await asyncio.gather(*loads)
+
+
 def related(table_name: str, column: str, returns: Any, description: str) -> Any:
     """A field that loads the row `column` points at (batched per request), null when the
     column is null. It returns the loader's future: no coroutine per field."""
@@ -66,8 +94,12 @@ def related(table_name: str, column: str, returns: Any, description: str) -> Any
         key = root.__dict__[column]
         if key is None:
             return None
+        ctx = info.context
+        node = ctx.loaded.get((table_name, key), _MISSING)
+        if node is not _MISSING:
+            return node
         entry = _TABLES[table_name]
-        return info.context.by_id(entry.table, entry.to_node).load(key)
+        return ctx.by_id(entry.table, entry.to_node).load(key)
 
     resolve.__annotations__["return"] = returns
     return strawberry.field(resolver=resolve, description=description)
