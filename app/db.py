@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -49,8 +50,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _sqlite_engine(url: str, *, write: bool) -> AsyncEngine:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     if write:
 
@@ -70,11 +75,13 @@ def create_database(settings: Settings) -> Database:
         )
     # Separate pools: a request holds its read connection while it waits for a write
     # connection, so one shared pool could be drained by readers waiting on writers.
-    pool: dict[str, Any] = {
+    options: dict[str, Any] = {
+        "json_serializer": _json_dumps,
+        "json_deserializer": orjson.loads,
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_pool_size,
     }
     return Database(
-        read=create_async_engine(url, isolation_level="AUTOCOMMIT", **pool),
-        write=create_async_engine(url, **pool),
+        read=create_async_engine(url, isolation_level="AUTOCOMMIT", **options),
+        write=create_async_engine(url, **options),
     )

@@ -36,7 +36,7 @@ def node_from_row(cls: Any) -> Callable[[sa.Row[Any]], Any]:
     def to_node(row: sa.Row[Any]) -> Any:
         node = cls.__new__(cls)
         attrs = node.__dict__
-        attrs.update(row._mapping)
+        attrs.update(zip(row._fields, row, strict=True))
         attrs["global_id"] = to_global_id(type_name, attrs["id"])
         attrs["database_id"] = str(attrs["id"])
         return node
