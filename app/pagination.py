@@ -3,7 +3,8 @@
 A cursor is base64url(JSON [fingerprint, [sort values..., id]]). The fingerprint is
 a hash of the connection, its ordering and its filter, so a cursor made under another
 ordering or filter is refused. Pages are fetched with `WHERE (keys) > (cursor keys)`
-and `LIMIT n + 1`: no OFFSET, so a deep page costs what the first one costs.
+and `LIMIT n + 1`: rows are never skipped by count, so a deep page costs what the first
+one costs.
 Nested connections load one page per parent for all parents in one statement
 (row_number() partitioned by the parent).
 """
