@@ -149,8 +149,13 @@ class GraphQLEndpoint:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                count = str(db.statements).encode()
-                message["headers"] = [*message.get("headers", []), (STATEMENTS_HEADER, count)]
+                headers = [
+                    *message.get("headers", []),
+                    (STATEMENTS_HEADER, str(db.statements).encode()),
+                ]
+                if status == 405:  # a mutation over GET: say what is allowed
+                    headers.append((b"allow", b"POST"))
+                message["headers"] = headers
             await send(message)
 
         try:
