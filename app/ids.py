@@ -30,8 +30,9 @@ def from_global_id(value: str) -> tuple[str, int]:
     return type_name, database_id
 
 
-def _a(noun: str) -> str:
-    return ("an " if noun[0] in "AEIOU" else "a ") + noun
+def with_article(noun: str) -> str:
+    """`an Attendee`, `a Patient`: the noun with its indefinite article."""
+    return ("an " if noun[0].lower() in "aeiou" else "a ") + noun
 
 
 def _database_id(raw: str) -> int:
@@ -55,6 +56,6 @@ def parse_id(value: str, expected: Collection[str]) -> int:
     if type_name not in expected:
         wanted = " or ".join(sorted(expected))
         raise InvalidIdError(
-            f'"{value}" is a global id of type {type_name}; expected the id of {_a(wanted)}.'
+            f'"{value}" is a global id of type {type_name}; expected the id of {with_article(wanted)}.'
         )
     return database_id

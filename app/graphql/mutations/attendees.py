@@ -10,7 +10,6 @@ from app.graphql.common import CancellationReason
 from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
     INPUT,
-    make_payload,
     payload_type,
     run_mutation,
 )
@@ -73,12 +72,6 @@ class ArchiveAttendeeInput:
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
-async def _run(info: Info, client_mutation_id: str | None, work: Any) -> Any:
-    return make_payload(
-        AttendeePayload, "attendee", await run_mutation(info, "attendee", client_mutation_id, work)
-    )
-
-
 @strawberry.type
 class AttendeeMutations:
     @strawberry.mutation(
@@ -101,7 +94,7 @@ class AttendeeMutations:
                 now=now,
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, AttendeePayload, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Change an attendee's arrived, notes or patient case.")
     async def update_attendee(
@@ -122,7 +115,7 @@ class AttendeeMutations:
                 conn, account_id=account_id, attendee_id=attendee_id, changes=changes, now=now
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, AttendeePayload, input.client_mutation_id, work)
 
     @strawberry.mutation(
         description="Cancel an attendee of a group appointment; individual appointments are cancelled with cancelBooking."
@@ -141,7 +134,7 @@ class AttendeeMutations:
                 now=now,
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, AttendeePayload, input.client_mutation_id, work)
 
     @strawberry.mutation(
         description="Archive an attendee (idempotent); an active attendee frees its seat."
@@ -155,4 +148,4 @@ class AttendeeMutations:
                 conn, account_id=account_id, attendee_id=attendee_id, now=now
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, AttendeePayload, input.client_mutation_id, work)

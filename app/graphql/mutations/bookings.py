@@ -11,7 +11,6 @@ from app.graphql.common import CancellationReason
 from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
     INPUT,
-    make_payload,
     payload_type,
     run_mutation,
 )
@@ -129,12 +128,6 @@ def _new_booking(data: Any, **extra: Any) -> service.NewBooking:
     )
 
 
-async def _run(info: Info, client_mutation_id: str | None, work: Any) -> Any:
-    return make_payload(
-        BookingPayload, "booking", await run_mutation(info, "booking", client_mutation_id, work)
-    )
-
-
 def _changes(data: UpdateBookingInput) -> dict[str, Any]:
     names = ("starts_at", "ends_at", "notes", "max_attendees")
     return {n: getattr(data, n) for n in names if getattr(data, n) is not strawberry.UNSET}
@@ -152,7 +145,7 @@ class BookingMutations:
             new = _new_booking(input, max_attendees=input.max_attendees)
             return await service.create_booking(conn, account_id=account_id, new=new, now=now)
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, BookingPayload, input.client_mutation_id, work)
 
     @strawberry.mutation(
         description="Create an individual appointment with its attendee, and its occurrences when it repeats."
@@ -170,7 +163,7 @@ class BookingMutations:
             )
             return await service.create_booking(conn, account_id=account_id, new=new, now=now)
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, BookingPayload, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Change a booking's times, notes or seats.")
     async def update_booking(
@@ -182,7 +175,7 @@ class BookingMutations:
                 conn, account_id=account_id, booking_id=booking_id, changes=_changes(input), now=now
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, BookingPayload, input.client_mutation_id, work)
 
     @strawberry.mutation(
         description="Cancel a booking and its attendees; for an individual appointment, the appointment and its attendee."
@@ -201,7 +194,7 @@ class BookingMutations:
                 now=now,
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, BookingPayload, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Archive a booking (idempotent).")
     async def archive_booking(
@@ -213,4 +206,4 @@ class BookingMutations:
                 conn, account_id=account_id, booking_id=booking_id, now=now
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, BookingPayload, input.client_mutation_id, work)

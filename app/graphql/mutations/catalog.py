@@ -12,7 +12,7 @@ from app.context import Context
 from app.graphql.catalog import AppointmentType, Practitioner
 from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
-    make_payload,
+    INPUT,
     payload_type,
     run_mutation,
 )
@@ -20,7 +20,6 @@ from app.services import catalog as service
 from app.services.base import input_id
 
 Info = strawberry.Info[Context, None]
-INPUT = strawberry.argument(description="The mutation's fields and its clientMutationId.")
 PractitionerPayload = payload_type(
     "PractitionerPayload", "practitioner", Practitioner, "practitioner"
 )
@@ -54,8 +53,7 @@ class _Target:
                 args[f"{self.table}_id"] = input_id(row_id, {self.type_name}, "id")
             return await action(conn, account_id=account_id, now=now, **args)
 
-        result = await run_mutation(info, self.table, data.client_mutation_id, work)
-        return make_payload(self.payload, self.table, result)
+        return await run_mutation(info, self.payload, data.client_mutation_id, work)
 
     def given(self, data: Any) -> dict[str, Any]:
         """The entity's fields the input gives (every one on create)."""

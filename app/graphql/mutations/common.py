@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.context import Context
 from app.graphql.common import describe_values
 from app.graphql.nodes import load_node
+from app.ids import with_article
 from app.services.audit import record
 from app.services.base import Code, Failure, transaction
 from app.timeutil import utcnow
@@ -50,11 +51,12 @@ Work = Callable[[AsyncConnection, int, datetime], Awaitable[int]]
 
 
 async def run_mutation(
-    info: strawberry.Info[Context, None], table: str, client_mutation_id: str | None, work: Work
-) -> dict[str, Any]:
-    """Run `work(conn, account_id, now)` in one transaction; returns the payload's fields:
-    the changed node (read fresh after commit) or the user errors, and the echoed id."""
+    info: strawberry.Info[Context, None], payload: Any, client_mutation_id: str | None, work: Work
+) -> Any:
+    """Run `work(conn, account_id, now)` in one transaction and answer with `payload` (a
+    `payload_type`): the changed node read fresh after commit, or the user errors."""
     ctx = info.context
+    table = payload.gateway_table
     assert ctx.write is not None
     try:
         async with transaction(ctx.write) as conn:
@@ -75,18 +77,16 @@ async def run_mutation(
             message=failure.message,
             code=failure.code,
         )
-        return {"node": None, "user_errors": [error], "client_mutation_id": client_mutation_id}
+        return payload(**{table: None}, user_errors=[error], client_mutation_id=client_mutation_id)
     ctx.reset_loaders()
     node = await load_node(ctx, table, entity_id)
-    return {"node": node, "user_errors": [], "client_mutation_id": client_mutation_id}
+    return payload(**{table: node}, user_errors=[], client_mutation_id=client_mutation_id)
 
 
-def _a(noun: str) -> str:
-    return ("an " if noun[0] in "aeiou" else "a ") + noun
-
-
-def payload_type(name: str, field_name: str, node_type: Any, noun: str) -> Any:
-    """A `<Name>Payload` type: the changed object as `field_name`, userErrors, clientMutationId."""
+def payload_type(name: str, table: str, node_type: Any, noun: str) -> Any:
+    """A `<Name>Payload` type: the changed object (its field is named after its `table`),
+    userErrors and clientMutationId."""
+    field_name = table
     namespace = {
         "__annotations__": {
             field_name: node_type | None,
@@ -101,11 +101,8 @@ def payload_type(name: str, field_name: str, node_type: Any, noun: str) -> Any:
         ),
         "client_mutation_id": strawberry.field(description=CLIENT_MUTATION_ID),
     }
-    return strawberry.type(
-        type(name, (), namespace), description=f"The result of {_a(noun)} mutation."
+    payload = strawberry.type(
+        type(name, (), namespace), description=f"The result of {with_article(noun)} mutation."
     )
-
-
-def make_payload(cls: Any, field_name: str, result: dict[str, Any]) -> Any:
-    node = result.pop("node")
-    return cls(**{field_name: node}, **result)
+    payload.gateway_table = table  # type: ignore[attr-defined]  # run_mutation reads it
+    return payload

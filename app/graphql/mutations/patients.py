@@ -9,8 +9,8 @@ import strawberry
 from app.context import Context
 from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
+    INPUT,
     Work,
-    make_payload,
     payload_type,
     run_mutation,
 )
@@ -19,7 +19,6 @@ from app.services import patients as service
 from app.services.base import input_id
 
 Info = strawberry.Info[Context, None]
-INPUT = strawberry.argument(description="The mutation's fields and its clientMutationId.")
 PatientPayload = payload_type("PatientPayload", "patient", Patient, "patient")
 FIELDS = (
     "first_name",
@@ -125,12 +124,6 @@ def _by_id(value: str, action: Callable[..., Awaitable[int]]) -> Work:
     return work
 
 
-async def _run(info: Info, client_mutation_id: str | None, work: Work) -> Any:
-    return make_payload(
-        PatientPayload, "patient", await run_mutation(info, "patient", client_mutation_id, work)
-    )
-
-
 @strawberry.type
 class PatientMutations:
     @strawberry.mutation(description="Create a patient.")
@@ -142,7 +135,7 @@ class PatientMutations:
                 conn, account_id=account_id, **_fields(input), now=now
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, PatientPayload, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Change a patient's names, date of birth or contact details.")
     async def update_patient(
@@ -154,18 +147,26 @@ class PatientMutations:
                 conn, account_id=account_id, patient_id=patient_id, changes=_fields(input), now=now
             )
 
-        return await _run(info, input.client_mutation_id, work)
+        return await run_mutation(info, PatientPayload, input.client_mutation_id, work)
 
     @strawberry.mutation(description="Archive a patient (idempotent); sets archivedAt.")
     async def archive_patient(
         self, info: Info, input: Annotated[ArchivePatientInput, INPUT]
     ) -> PatientPayload:  # type: ignore[valid-type]
-        return await _run(info, input.client_mutation_id, _by_id(input.id, service.archive_patient))
+        return await run_mutation(
+            info,
+            PatientPayload,
+            input.client_mutation_id,
+            _by_id(input.id, service.archive_patient),
+        )
 
     @strawberry.mutation(description="Bring an archived patient back; clears archivedAt.")
     async def unarchive_patient(
         self, info: Info, input: Annotated[UnarchivePatientInput, INPUT]
     ) -> PatientPayload:  # type: ignore[valid-type]
-        return await _run(
-            info, input.client_mutation_id, _by_id(input.id, service.unarchive_patient)
+        return await run_mutation(
+            info,
+            PatientPayload,
+            input.client_mutation_id,
+            _by_id(input.id, service.unarchive_patient),
         )
