@@ -74,11 +74,12 @@ class GraphQLView(GraphQL):
 
     async def parse_http_body(self, request: Any) -> Any:
         """A JSON body must be an object (or a batch): Strawberry assumes so and fails
-        with 500 on `null`, a number or a string."""
+        with 500 on `null`, a number or a string. The first byte tells, without parsing the
+        body twice; malformed JSON is left to Strawberry's own 400."""
         is_json_post = request.method == "POST" and "application/json" in (
             request.content_type or ""
         )
-        if is_json_post and not isinstance(self.parse_json(await request.get_body()), dict | list):
+        if is_json_post and (await request.get_body()).lstrip()[:1] not in (b"{", b"["):
             raise HTTPException(400, "The request body must be a JSON object.")
         return await super().parse_http_body(request)
 
