@@ -8,6 +8,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from app.seed.base import AccountNotFound, SeedError
 
 T = TypeVar("T")
 SCHEMA_PATH = Path("graphql_schema") / "schema.graphql"
+ADMIN_STATEMENT_TIMEOUT_SECONDS = 6 * 3600.0
 
 
 class CliError(Exception):
@@ -40,10 +42,13 @@ def _safe_url(url: str) -> str:
 
 
 def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Open the database, run `work`, and close it again."""
+    """Open the database, run `work`, and close it again. Seeding a million rows or an
+    import runs long statements: the server's statement deadline does not apply here."""
 
     async def run() -> T:
-        db = create_database(settings)
+        db = create_database(
+            replace(settings, db_statement_timeout_seconds=ADMIN_STATEMENT_TIMEOUT_SECONDS)
+        )
         try:
             return await work(db)
         finally:
@@ -56,10 +61,20 @@ LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Library loggers (SQLAlchemy's pool, asyncio) may attach exceptions whose text holds
+    # SQL and parameters: the filter logs their type instead.
+    "filters": {"no_exception_text": {"()": "app.logs.NoExceptionText"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_exception_text"],
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
     "loggers": {
-        "uvicorn": {"handlers": ["stderr"], "level": "INFO"},
-        "app": {"handlers": ["stderr"], "level": "INFO"},
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "app": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
     },
 }
 
@@ -75,6 +90,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         workers=args.workers,
         access_log=False,  # it would log GET query strings, which can hold patient data
         log_config=LOG_CONFIG,
+        # What slow or hostile clients can hold in one process (README: Reliability).
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        h11_max_incomplete_event_size=16 * 1024,  # request line and headers
     )
 
 

@@ -21,6 +21,26 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"setting {name} must be a whole number, got {raw!r}") from None
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise SystemExit(f"setting {name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw not in choices:
+        raise SystemExit(f"setting {name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -38,7 +58,19 @@ class Settings:
     default_page_size: int = 50
     max_page_size: int = 100
     introspection: bool = True
+    # "planned": queries the planner covers are answered by app.plan (one statement per
+    # level, no resolver per field); anything else, and "standard", by graphql-core.
+    execution: str = "standard"
     db_pool_size: int = 10
+    # Deadlines (§10): connecting, waiting for a pooled connection, each statement, the
+    # whole request. A request that runs past one gets 503 SERVICE_UNAVAILABLE.
+    db_connect_timeout_seconds: float = 5.0
+    db_pool_timeout_seconds: float = 5.0
+    db_statement_timeout_seconds: float = 5.0
+    request_timeout_seconds: float = 10.0
+    # What one server process lets HTTP clients hold (uvicorn's own limits).
+    max_connections: int = 1000
+    keep_alive_seconds: int = 5
     max_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -65,7 +97,14 @@ def load_settings(env_file: Path | None = None) -> Settings:
         default_page_size=_int("DEFAULT_PAGE_SIZE", 50),
         max_page_size=_int("MAX_PAGE_SIZE", 100),
         introspection=_bool("INTROSPECTION", True),
+        execution=_choice("EXECUTION", ("planned", "standard"), "standard"),
         db_pool_size=_int("DB_POOL_SIZE", 10),
+        db_connect_timeout_seconds=_seconds("DB_CONNECT_TIMEOUT_SECONDS", 5.0),
+        db_pool_timeout_seconds=_seconds("DB_POOL_TIMEOUT_SECONDS", 5.0),
+        db_statement_timeout_seconds=_seconds("DB_STATEMENT_TIMEOUT_SECONDS", 5.0),
+        request_timeout_seconds=_seconds("REQUEST_TIMEOUT_SECONDS", 10.0),
+        max_connections=_int("MAX_CONNECTIONS", 1000),
+        keep_alive_seconds=_int("KEEP_ALIVE_SECONDS", 5),
         max_depth=_int("MAX_DEPTH", 15),
         max_aliases=_int("MAX_ALIASES", 30),
         max_tokens=_int("MAX_TOKENS", 5000),

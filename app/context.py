@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from aiodataloader import DataLoader
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.config import Settings
+
+ACCOUNT_PARAM = "tenant"  # the bind parameter RequestDB.fetch fills with the caller's account
 
 
 class RequestDB:
@@ -34,15 +38,48 @@ class RequestDB:
         stmt = sa.select(*columns) if columns else sa.select(table)
         return stmt.where(table.c.account_id == self.account_id)
 
-    async def fetch(self, stmt: sa.Executable) -> Sequence[Any]:
+    @staticmethod
+    def in_account(table: Any) -> Any:
+        """`account_id = :tenant` for statements built once and run with `params`:
+        `fetch` supplies the caller's account (a statement without it cannot run)."""
+        return table.c.account_id == sa.bindparam(ACCOUNT_PARAM)
+
+    async def fetch(
+        self, stmt: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """Run one statement. A pooled connection that turns out dead (the database
+        restarted since it was opened) is dropped and the statement retried once on a
+        fresh one: reads are safe to repeat, and the pool then discards its other
+        connections of that age too."""
         async with self._lock:
             if self._closed:
                 raise RuntimeError("the request is over; its database handle is closed")
-            if self._conn is None:
-                self._conn = await self._engine.connect()
             self.statements += 1
-            result = await self._conn.execute(stmt)
-            return result.all()
+            for attempt in (1, 2):
+                if self._conn is None:
+                    self._conn = await self._engine.connect()
+                try:
+                    result = await self._conn.execute(stmt, self._params(params))
+                    return result.all()
+                except DBAPIError as exc:
+                    await self._discard()
+                    if attempt == 2 or not exc.connection_invalidated:
+                        raise
+                except BaseException:
+                    await self._discard()  # cancelled or timed out mid-statement
+                    raise
+            raise AssertionError("unreachable")
+
+    def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return None if params is None else {**params, ACCOUNT_PARAM: self.account_id}
+
+    async def _discard(self) -> None:
+        """Throw the connection away rather than pool it: its state is unknown."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
 
     async def close(self) -> None:
         """Give the connection back; a straggling resolver cannot open another one."""
@@ -58,6 +95,9 @@ class RequestLog:
 
     operation: str | None = None
     error_ids: list[str] = field(default_factory=list)
+    execution: str = "standard"  # which path answered: "planned" (app.plan) or "standard"
+    phase: str = "request"  # where the request is: body, auth, ratelimit, execute, commit
+    unavailable: str | None = None  # the error id, once the database was found unavailable
 
 
 @dataclass

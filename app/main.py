@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,15 @@ from app.config import Settings, load_settings
 from app.context import Context, RequestDB, RequestLog
 from app.db import Database, create_database
 from app.documents import DocumentError, TrustedDocuments
+from app.errors import masked_error
+from app.faults import (
+    RETRY_AFTER_SECONDS,
+    RequestDeadline,
+    is_unavailable,
+    log_unavailable,
+    new_error_id,
+    unavailable_body,
+)
 from app.ratelimit import RateLimiter
 from app.schema import build_schema
 
@@ -86,11 +97,19 @@ class GraphQLView(GraphQL):
     async def get_sub_response(self, request: Any) -> Response:
         sub_response = await super().get_sub_response(request)
         sub_response.graphql_response_json = _prefers_graphql_response_json(request)  # type: ignore[attr-defined]
+        sub_response.gateway_log = request.scope.get("gateway.log")  # type: ignore[attr-defined]
         return sub_response
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         """application/graphql-response+json when the client asks for it: a request that
-        never reached execution (parse, validation, variables) is then a 400 without `data`."""
+        never reached execution (parse, validation, variables) is then a 400 without `data`.
+        When the database was unavailable, the whole answer is the contract's 503."""
+        log: RequestLog | None = getattr(sub_response, "gateway_log", None)
+        if log is not None and log.unavailable is not None:
+            return unavailable_response(
+                log.unavailable,
+                graphql_response_json=sub_response.graphql_response_json,  # type: ignore[attr-defined]
+            )
         if not getattr(sub_response, "graphql_response_json", False) or isinstance(
             response_data, list
         ):
@@ -111,6 +130,24 @@ class GraphQLView(GraphQL):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
+
+
+def unavailable_response(
+    error_id: str, request: Request | None = None, *, graphql_response_json: bool = False
+) -> Response:
+    """503 with Retry-After and SERVICE_UNAVAILABLE, in the negotiated media type."""
+    return Response(
+        unavailable_body(error_id),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        media_type=GRAPHQL_RESPONSE_JSON
+        if graphql_response_json or (request and _prefers_graphql_response_json(request))
+        else "application/json",
+    )
+
+
+def _media_type(request: Request) -> str:
+    return GRAPHQL_RESPONSE_JSON if _prefers_graphql_response_json(request) else "application/json"
 
 
 def _prefers_graphql_response_json(request: Request) -> bool:
@@ -135,6 +172,8 @@ class GraphQLEndpoint:
             window_seconds=settings.rate_limit_window_seconds,
             redis_url=settings.redis_url,
         )
+        self.settings = settings
+        self._pending: set[asyncio.Task[None]] = set()  # handlers cut off by the deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -145,9 +184,12 @@ class GraphQLEndpoint:
         db = RequestDB(self.database.read, account_id=0)
         log = RequestLog()
         status = 0
+        late = False  # the deadline answered for the request: its own answer is dropped
 
         async def send_counted(message: Message) -> None:
             nonlocal status
+            if late:
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [
@@ -159,13 +201,30 @@ class GraphQLEndpoint:
                 message["headers"] = headers
             await send(message)
 
+        async def handle() -> None:
+            try:
+                await self._handle(request, db, log, send_counted)
+            finally:
+                await db.close()
+
+        task = asyncio.create_task(handle())
         try:
-            await self._handle(request, db, log, send_counted)
-        except Exception:
-            status = status or 500  # Starlette answers 500; the log line says so too
+            # shield: on the deadline the request is answered at once, and the handler is
+            # cancelled to finish its clean-up (bounded by the database deadlines) alone.
+            await asyncio.wait_for(asyncio.shield(task), self.settings.request_timeout_seconds)
+        except asyncio.CancelledError:  # the server is stopping, or the client went away
+            task.cancel()
             raise
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and not task.done():
+                exc = RequestDeadline()
+                task.cancel()
+                self._pending.add(task)
+                task.add_done_callback(self._finished_late)
+            if not status:
+                late = True
+                status = await self._fault(exc, request, log, send)
         finally:
-            await db.close()
             logger.info(
                 "method=%s path=%s status=%s duration_ms=%.1f operation=%s account=%s statements=%d error_ids=%s",
                 request.method,
@@ -181,16 +240,19 @@ class GraphQLEndpoint:
     async def _handle(self, request: Request, db: RequestDB, log: RequestLog, send: Send) -> None:
         """Body size, then the API key, then the rate limit, then GraphQL."""
         scope, receive = request.scope, request.receive
+        log.phase = "body"
         body = await self._read_body(request)
         if body is None:
             await self._refuse(413, "Request body too large.", scope, receive, send)
             return
+        log.phase = "auth"
         key = key_from_authorization(request.headers.get("authorization"))
         found = await authenticate(db, key) if key else None
         if found is None:
             await self._refuse(401, UNAUTHORIZED_MESSAGE, scope, receive, send)
             return
         db.account_id, key_id = found
+        log.phase = "ratelimit"
         verdict = await self.limiter.check(key_id)
         if not verdict.allowed:
             headers = {
@@ -209,11 +271,43 @@ class GraphQLEndpoint:
                 await self._refuse(400, str(exc), scope, receive, send)
                 return
         scope.update({"gateway.db": db, "gateway.key_id": key_id, "gateway.log": log})
+        log.phase = "execute"
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.view(scope, replay, send)
+
+    async def _fault(self, exc: Exception, request: Request, log: RequestLog, send: Send) -> int:
+        """Answer a request that failed outside GraphQL's own error handling, in the
+        GraphQL response shape: 503 when the database is unavailable or the deadline
+        passed, 500 (masked, with an error id) for a bug. Returns the status sent."""
+        error_id = new_error_id()
+        log.error_ids.append(error_id)
+        if is_unavailable(exc):
+            log_unavailable(exc, log.phase, error_id)
+            response = unavailable_response(error_id, request)
+        else:
+            logger.error(
+                "unexpected error id=%s type=%s phase=%s\n%s",
+                error_id,
+                type(exc).__name__,
+                log.phase,
+                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            )
+            body = {"data": None, "errors": [masked_error(error_id)]}
+            response = Response(
+                orjson.dumps(body), status_code=500, media_type=_media_type(request)
+            )
+        await response(request.scope, request.receive, send)
+        return response.status_code
+
+    def _finished_late(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.info(
+                "a request past its deadline ended with %s", type(task.exception()).__name__
+            )
 
     def _is_ide_page(self, request: Request) -> bool:
         return (

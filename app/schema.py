@@ -41,7 +41,7 @@ class GatewaySchema(strawberry.Schema):
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         ctx = getattr(execution_context, "context", None)
-        mask_unexpected(errors, ctx.log.error_ids if isinstance(ctx, Context) else None)
+        mask_unexpected(errors, ctx.log if isinstance(ctx, Context) else None)
         if not self.suggestions:
             for index, error in enumerate(errors):
                 if SUGGESTION.search(error.message):

@@ -58,6 +58,7 @@ async def run_mutation(
     ctx = info.context
     table = payload.gateway_table
     assert ctx.write is not None
+    ctx.log.phase = "mutation"
     try:
         async with transaction(ctx.write) as conn:
             now = utcnow()
@@ -71,6 +72,7 @@ async def run_mutation(
                 entity_id=entity_id,
                 now=now,
             )
+            ctx.log.phase = "commit"  # the block's end commits
     except Failure as failure:
         error = UserError(
             field=["input", *failure.field.split(".")] if failure.field else None,
@@ -78,6 +80,7 @@ async def run_mutation(
             code=failure.code,
         )
         return payload(**{table: None}, user_errors=[error], client_mutation_id=client_mutation_id)
+    ctx.log.phase = "payload"
     ctx.reset_loaders()
     node = await load_node(ctx, table, entity_id)
     return payload(**{table: node}, user_errors=[], client_mutation_id=client_mutation_id)

@@ -1,0 +1,22 @@
+"""A logging filter that keeps exception text (SQL, parameters, values) out of the log."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+
+class NoExceptionText(logging.Filter):
+    """Replaces a record's attached exception by its type and frames: the traceback's
+    file/line/function lines stay (they help find a bug), the exception's message, which
+    can hold SQL and patient values, goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+            record.msg = f"{record.getMessage()} [{type(exc).__name__}]\n{frames}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
