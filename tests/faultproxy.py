@@ -12,6 +12,7 @@ and it listens on the same port throughout (refusing while cut, by closing the l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 import threading
@@ -118,10 +119,8 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with RST instead of FIN (SO_LINGER 0), as a crashed server or a cut link does."""
     sock = writer.get_extra_info("socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
     writer.transport.abort()
 
 

@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import AsyncIterator
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from tests.factories import Factory
@@ -87,7 +86,7 @@ async def test_a_query_past_its_statement_deadline_answers_503(settings, factory
     log = "\n".join(r.getMessage() for r in caplog.records)
     assert f"database unavailable id={error_id} type=" in log
     assert f"phase={phase}" in log
-    assert f"status=503 duration_ms=" in log and f"error_ids={error_id}" in log
+    assert "status=503 duration_ms=" in log and f"error_ids={error_id}" in log
     for detail in ("SELECT", "INSERT", "attendee.", "key_hash", "Traceback", "[SQL", "Ada"):
         assert detail not in log
         assert detail not in response.text
@@ -110,9 +109,11 @@ async def test_the_503_speaks_the_negotiated_media_type(settings, factory: Facto
     tenant = await factory.account()
     variables = {"input": {"firstName": "Ida", "lastName": "Berg"}}
     accept = {"Accept": "application/graphql-response+json, application/json"}
-    async with serving(settings, db_statement_timeout_seconds=DEADLINE) as served:
-        async with holding_lock(settings.database_url, "patient"):
-            response = await served.client(tenant.key).post(CREATE, variables, headers=accept)
+    async with (
+        serving(settings, db_statement_timeout_seconds=DEADLINE) as served,
+        holding_lock(settings.database_url, "patient"),
+    ):
+        response = await served.client(tenant.key).post(CREATE, variables, headers=accept)
     assert_unavailable(response, media_type="application/graphql-response+json")
 
 
