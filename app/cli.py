@@ -60,7 +60,9 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
 LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}
+    },
     # Library loggers (SQLAlchemy's pool, asyncio) may attach exceptions whose text holds
     # SQL and parameters: the filter logs their type instead.
     "filters": {"no_exception_text": {"()": "app.logs.NoExceptionText"}},
