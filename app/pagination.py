@@ -115,7 +115,7 @@ def decode_cursor(cursor: str, fp: str, table: sa.Table, keys: Sequence[Key]) ->
         return tuple(
             _decode_value(table.c[name].type, v) for (name, _), v in zip(keys, values, strict=True)
         )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # overflow: a time past year 9999 in UTC
         raise PaginationError(f'"{cursor}" is not a valid cursor.') from None
 
 

@@ -320,6 +320,8 @@ FORGED_VALUES = [
     pytest.param(lambda v: [v[0], str(v[1])], id="id-as-text"),
     pytest.param(lambda v: [None, v[1]], id="null-timestamp"),
     pytest.param(lambda v: [v[0], 2**63], id="id-beyond-bigint"),
+    pytest.param(lambda v: ["9999-12-31T23:59:59-14:00", v[1]], id="past-year-9999-in-utc"),
+    pytest.param(lambda v: ["0001-01-01T00:00:00+14:00", v[1]], id="before-year-1-in-utc"),
 ]
 
 
