@@ -45,6 +45,16 @@ def _database_id(raw: str) -> int:
     return value
 
 
+def lookup_key(value: str, types: Collection[str]) -> tuple[str | None, int]:
+    """What an id argument of a lookup asks for: the type the row must have (None: any
+    of `types`, for a database id) and the database id; InvalidIdError when it is bad."""
+    if value.isascii() and value.isdigit():
+        return None, parse_id(value, types)
+    type_name, database_id = from_global_id(value)
+    parse_id(value, types)
+    return type_name, database_id
+
+
 def parse_id(value: str, expected: Collection[str]) -> int:
     """A database id from a global id of one of `expected` types, or from a string of digits."""
     if value.isascii() and value.isdigit():

@@ -84,12 +84,21 @@ def _unset(value: Any) -> bool:
     return type(value).__name__ == "UnsetType"
 
 
-def fingerprint(connection: str, keys: Sequence[Key], filter_input: Any) -> str:
-    """A short hash that ties a cursor to its connection, ordering and filter."""
-    raw = orjson.dumps(
+def canonical(connection: str, keys: Sequence[Key], filter_input: Any) -> bytes:
+    """The connection, its ordering and its filter as canonical JSON: equal exactly when
+    they select and order the same rows."""
+    return orjson.dumps(
         [connection, keys, _canonical(filter_input) or None], option=orjson.OPT_SORT_KEYS
     )
-    return hashlib.sha256(raw).hexdigest()[:12]
+
+
+def fingerprint(connection: str, keys: Sequence[Key], filter_input: Any) -> str:
+    """A short hash that ties a cursor to its connection, ordering and filter."""
+    return fingerprint_of(canonical(connection, keys, filter_input))
+
+
+def fingerprint_of(canonical_json: bytes) -> str:
+    return hashlib.sha256(canonical_json).hexdigest()[:12]
 
 
 def encode_cursor(fp: str, values: Sequence[Any]) -> str:
@@ -168,9 +177,13 @@ def window(
 
 
 def beyond(table: sa.Table, keys: Sequence[Key], values: Sequence[Any], *, forward: bool) -> Any:
-    """Rows strictly after (forward) or strictly before the position `values`."""
+    """Rows strictly after (forward) or strictly before the position `values` (plain
+    values, or SQL expressions such as bind parameters)."""
     cols = [table.c[name] for name, _ in keys]
-    params = [sa.literal(v, type_=c.type) for c, v in zip(cols, values, strict=True)]
+    params = [
+        v if isinstance(v, sa.ColumnElement) else sa.literal(v, type_=c.type)
+        for c, v in zip(cols, values, strict=True)
+    ]
     greater = [desc != forward for _, desc in keys]  # True: the next rows have greater values
     if all(greater) or not any(greater):
         lhs, rhs = sa.tuple_(*cols), sa.tuple_(*params)
@@ -215,10 +228,11 @@ async def fetch_page(
         .limit(win.size + 1)
     )
     rows = list(await db.fetch(stmt))
-    return _slice(rows, win)
+    return slice_page(rows, win)
 
 
-def _slice(rows: list[sa.Row[Any]], win: Window) -> Slice:
+def slice_page(rows: list[Any], win: Window) -> Slice:
+    """The page from the rows fetched with LIMIT size + 1, in list order."""
     has_more = len(rows) > win.size
     rows = rows[: win.size]
     if not win.forward:
@@ -253,7 +267,7 @@ async def fetch_pages(
     grouped: dict[int, list[sa.Row[Any]]] = {pid: [] for pid in parent_ids}
     for row in await db.fetch(stmt):
         grouped[row._mapping[parent]].append(row)
-    return {pid: _slice(rows, win) for pid, rows in grouped.items()}
+    return {pid: slice_page(rows, win) for pid, rows in grouped.items()}
 
 
 async def count(db: RequestDB, table: sa.Table, where: list[Any]) -> int:

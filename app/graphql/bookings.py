@@ -31,6 +31,7 @@ from app.graphql.common import (
 from app.graphql.connection import ListSpec, connection_field
 from app.graphql.nodes import BOOKING_TYPES, node_from_row, register, related
 from app.models import Booking as BookingRow
+from app.plan.rules import Computed, Variants, plan
 
 if TYPE_CHECKING:
     from app.graphql.patients import Patient, PatientCase
@@ -142,8 +143,32 @@ AttendeeConnectionField = connection_field(
 )
 
 
+def repeat_rule(
+    repeat_type: str | None, number_of_repeats: int | None, repeating_interval: int | None
+) -> RepeatRule | None:
+    """How a booking repeats, from its columns; None when it does not."""
+    if repeat_type is None:
+        return None
+    return RepeatRule(
+        repeat_type=RepeatType(repeat_type),
+        number_of_repeats=number_of_repeats,
+        repeating_interval=repeating_interval,
+    )
+
+
+def available_seats(max_attendees: int, active_attendees: int) -> int:
+    return int(max_attendees - active_attendees)
+
+
+# The kind column tells a booking row's GraphQL type (both executors read this).
+BOOKING_VARIANTS = Variants(
+    "kind", {"group": "GroupAppointment", "individual": "IndividualAppointment"}
+)
+
+
 @strawberry.interface(description="A group or individual appointment in a practitioner's diary.")
 class Booking(Node):
+    __plan__ = BOOKING_VARIANTS
     account_id: strawberry.Private[int]
     appointment_type_id: strawberry.Private[int]
     practitioner_id: strawberry.Private[int]
@@ -174,16 +199,15 @@ class Booking(Node):
         "practitioner", "practitioner_id", Practitioner, "The practitioner holding the booking."
     )
 
-    @strawberry.field(description="How this booking repeats; null when it does not.")
+    @strawberry.field(
+        description="How this booking repeats; null when it does not.",
+        metadata=plan(
+            Computed(("repeat_type", "number_of_repeats", "repeating_interval"), repeat_rule)
+        ),
+    )
     def repeat_rule(self) -> RepeatRule | None:
         row: dict[str, Any] = self.__dict__
-        if row["repeat_type"] is None:
-            return None
-        return RepeatRule(
-            repeat_type=RepeatType(row["repeat_type"]),
-            number_of_repeats=row["number_of_repeats"],
-            repeating_interval=row["repeating_interval"],
-        )
+        return repeat_rule(row["repeat_type"], row["number_of_repeats"], row["repeating_interval"])
 
     repeated_from = related(
         "booking",
@@ -197,9 +221,12 @@ class Booking(Node):
 class GroupAppointment(Booking):
     max_attendees: int = strawberry.field(description="Seats in the class.")
 
-    @strawberry.field(description="Seats not taken by an active attendee.")
+    @strawberry.field(
+        description="Seats not taken by an active attendee.",
+        metadata=plan(Computed(("max_attendees", "active_attendees"), available_seats)),
+    )
     def available_seats(self) -> int:
-        return int(self.max_attendees - self.__dict__["active_attendees"])
+        return available_seats(self.max_attendees, self.__dict__["active_attendees"])
 
 
 @strawberry.type(description="An appointment with exactly one patient.")
@@ -228,11 +255,15 @@ class IndividualAppointment(Booking):
     )
 
 
-_group, _individual = node_from_row(GroupAppointment), node_from_row(IndividualAppointment)
+_BY_TYPE = {
+    "GroupAppointment": node_from_row(GroupAppointment),
+    "IndividualAppointment": node_from_row(IndividualAppointment),
+}
+_BY_KIND = {kind: _BY_TYPE[name] for kind, name in BOOKING_VARIANTS.types.items()}
 
 
 def to_booking(row: sa.Row[Any]) -> Booking:
-    return _group(row) if row.kind == "group" else _individual(row)
+    return _BY_KIND[row.kind](row)
 
 
 register(

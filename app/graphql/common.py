@@ -10,6 +10,7 @@ import strawberry
 from strawberry.schema.types.base_scalars import wrap_parser
 
 from app.ids import InvalidIdError, parse_id
+from app.plan.rules import Computed, GlobalId, plan
 from app.timeutil import format_datetime, parse_datetime
 
 MAX_IDS_PER_FILTER = 100
@@ -27,13 +28,18 @@ SCALAR_OVERRIDES: dict[object, Any] = {datetime: DateTimeScalar}
 class Node:
     id: strawberry.Private[int]
     global_id: strawberry.ID = strawberry.field(
-        name="id", description="Opaque global id (encodes the type and id)."
+        name="id",
+        description="Opaque global id (encodes the type and id).",
+        metadata=plan(GlobalId()),
     )
 
 
 def database_id_field() -> Any:
     """`databaseId`: Cliniko's 64-bit integer id, as a string (filled in by `node_from_row`)."""
-    return strawberry.field(description="Cliniko-style 64-bit database id, as a string.")
+    return strawberry.field(
+        description="Cliniko-style 64-bit database id, as a string.",
+        metadata=plan(Computed(("id",), str)),
+    )
 
 
 @strawberry.enum(description="Why an attendance was cancelled (Cliniko's integer codes).")
@@ -58,16 +64,21 @@ CANCELLATION_LABELS = {
 }
 
 
+def describe_cancellation(code: int | None) -> str | None:
+    """Cliniko's label for a cancellation code; None when not cancelled."""
+    return CANCELLATION_LABELS.get(code) if code else None
+
+
 def cancellation_description_field() -> Any:
     """`cancellationReasonDescription`: Cliniko's label for the code, null when not cancelled."""
 
     def resolve(root: Any) -> str | None:
-        code = root.__dict__["cancellation_reason"]
-        return CANCELLATION_LABELS.get(code) if code else None
+        return describe_cancellation(root.__dict__["cancellation_reason"])
 
     return strawberry.field(
         resolver=resolve,
         description="Cliniko's label for the cancellation reason; null when not cancelled.",
+        metadata=plan(Computed(("cancellation_reason",), describe_cancellation)),
     )
 
 

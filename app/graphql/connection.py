@@ -14,6 +14,7 @@ from app.context import Context
 from app.graphql.common import FilterError, OrderDirection
 from app.graphql.nodes import prefetch
 from app.ids import InvalidIdError
+from app.plan.rules import Listing, Scaffold, plan
 
 NodeT = TypeVar("NodeT")
 
@@ -30,6 +31,51 @@ class ListSpec:
     order_type: Any
     where: Callable[[Any], list[Any]]
     default_order: tuple[pg.Key, ...] = (("created_at", False),)
+
+    def bind(
+        self,
+        settings: Any,
+        *,
+        filter_input: Any,
+        order_by: Sequence[Any] | None,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+    ) -> "Bound":
+        """The page arguments checked and turned into sort keys, a window and WHERE terms
+        (the one place for both executors); GraphQLError BAD_USER_INPUT when they are bad."""
+        requested = [(o.field.value, o.direction == OrderDirection.DESC) for o in order_by or []]
+        keys = pg.ordering(requested, self.default_order)
+        canonical = pg.canonical(self.name, keys, filter_input)
+        fp = pg.fingerprint_of(canonical)
+        try:
+            win = pg.window(
+                first=first,
+                last=last,
+                after=after,
+                before=before,
+                fp=fp,
+                table=self.table,
+                keys=keys,
+                default_size=settings.default_page_size,
+                max_size=settings.max_page_size,
+            )
+            where = self.where(filter_input)
+        except (pg.PaginationError, InvalidIdError, FilterError) as exc:
+            raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from None
+        return Bound(keys, fp, win, where, canonical)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A connection's checked page arguments."""
+
+    keys: tuple[pg.Key, ...]
+    fp: str
+    win: pg.Window
+    where: list[Any]
+    canonical: bytes  # the list, ordering and filter (equal: the same WHERE and ORDER BY)
 
 
 @dataclass
@@ -85,26 +131,34 @@ class _State:
 class PageInfo:
     _state: strawberry.Private[_State]
 
-    @strawberry.field(description="Whether more rows follow this page.")
+    @strawberry.field(
+        description="Whether more rows follow this page.", metadata=plan(Scaffold("hasNextPage"))
+    )
     async def has_next_page(self) -> bool:
         s = self._state
         if s.win.first is not None and s.page.has_more:
             return True
         return s.win.before is not None and await s.rows_beyond(s.win.before, forward=True)
 
-    @strawberry.field(description="Whether rows precede this page.")
+    @strawberry.field(
+        description="Whether rows precede this page.", metadata=plan(Scaffold("hasPreviousPage"))
+    )
     async def has_previous_page(self) -> bool:
         s = self._state
         if s.win.last is not None and s.page.has_more:
             return True
         return s.win.after is not None and await s.rows_beyond(s.win.after, forward=False)
 
-    @strawberry.field(description="Cursor of the first row of the page.")
+    @strawberry.field(
+        description="Cursor of the first row of the page.", metadata=plan(Scaffold("startCursor"))
+    )
     def start_cursor(self) -> str | None:
         rows = self._state.page.rows
         return self._state.cursor(rows[0]) if rows else None
 
-    @strawberry.field(description="Cursor of the last row of the page.")
+    @strawberry.field(
+        description="Cursor of the last row of the page.", metadata=plan(Scaffold("endCursor"))
+    )
     def end_cursor(self) -> str | None:
         rows = self._state.page.rows
         return self._state.cursor(rows[-1]) if rows else None
@@ -113,28 +167,38 @@ class PageInfo:
 @strawberry.type(description="A row of a list, with its cursor.")
 class Edge(Generic[NodeT]):
     # Plain fields: encoding a cursor costs less than a resolver call would.
-    node: NodeT = strawberry.field(description="The row.")
-    cursor: str = strawberry.field(description="Opaque cursor of this row, for `after`/`before`.")
+    node: NodeT = strawberry.field(description="The row.", metadata=plan(Scaffold("node")))
+    cursor: str = strawberry.field(
+        description="Opaque cursor of this row, for `after`/`before`.",
+        metadata=plan(Scaffold("cursor")),
+    )
 
 
 @strawberry.type(description="A page of a list (Relay cursor connection).")
 class Connection(Generic[NodeT]):
     _state: strawberry.Private[_State]
 
-    @strawberry.field(description="The rows of this page, with cursors.")
+    @strawberry.field(
+        description="The rows of this page, with cursors.", metadata=plan(Scaffold("edges"))
+    )
     def edges(self) -> list[Edge[NodeT]]:
         s = self._state
         return [Edge(node=n, cursor=s.cursor(r)) for n, r in zip(s.nodes, s.page.rows, strict=True)]
 
-    @strawberry.field(description="The rows of this page.")
+    @strawberry.field(description="The rows of this page.", metadata=plan(Scaffold("nodes")))
     def nodes(self) -> list[NodeT]:
         return self._state.nodes
 
-    @strawberry.field(description="Where this page sits in the list.")
+    @strawberry.field(
+        description="Where this page sits in the list.", metadata=plan(Scaffold("pageInfo"))
+    )
     def page_info(self) -> PageInfo:
         return PageInfo(_state=self._state)
 
-    @strawberry.field(description="How many rows the whole list has (Cliniko's total_entries).")
+    @strawberry.field(
+        description="How many rows the whole list has (Cliniko's total_entries).",
+        metadata=plan(Scaffold("totalCount")),
+    )
     async def total_count(self) -> int:
         return await self._state.total()
 
@@ -155,25 +219,16 @@ async def resolve_connection(
 ) -> Connection[Any]:
     """Resolve one connection field; nested ones batch every parent into one statement, and
     the relations its nodes ask for are loaded with it (one statement per table)."""
-    requested = [(o.field.value, o.direction == OrderDirection.DESC) for o in order_by or []]
-    keys = pg.ordering(requested, spec.default_order)
-    fp = pg.fingerprint(spec.name, keys, filter_input)
-    settings = ctx.settings
-    try:
-        win = pg.window(
-            first=first,
-            last=last,
-            after=after,
-            before=before,
-            fp=fp,
-            table=spec.table,
-            keys=keys,
-            default_size=settings.default_page_size,
-            max_size=settings.max_page_size,
-        )
-        where = spec.where(filter_input)
-    except (pg.PaginationError, InvalidIdError, FilterError) as exc:
-        raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from None
+    bound = spec.bind(
+        ctx.settings,
+        filter_input=filter_input,
+        order_by=order_by,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
+    keys, fp, win, where = bound.keys, bound.fp, bound.win, bound.where
     if parent is None:
         page = await pg.fetch_page(ctx.db, spec.table, where, keys, win)
         nodes = [spec.to_node(row) for row in page.rows]
@@ -277,4 +332,6 @@ def connection_field(spec: ListSpec, *, parent: str | None, description: str) ->
             before=before,
         )
 
-    return strawberry.field(resolver=resolve, description=description)
+    return strawberry.field(
+        resolver=resolve, description=description, metadata=plan(Listing(spec, parent))
+    )

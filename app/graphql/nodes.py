@@ -14,6 +14,7 @@ import strawberry
 
 from app.context import Context
 from app.ids import to_global_id
+from app.plan.rules import Relation, plan
 
 BOOKING_TYPES = frozenset({"GroupAppointment", "IndividualAppointment"})
 
@@ -102,7 +103,9 @@ def related(table_name: str, column: str, returns: Any, description: str) -> Any
         return ctx.by_id(entry.table, entry.to_node).load(key)
 
     resolve.__annotations__["return"] = returns
-    return strawberry.field(resolver=resolve, description=description)
+    return strawberry.field(
+        resolver=resolve, description=description, metadata=plan(Relation(table_name, column))
+    )
 
 
 async def load_node(ctx: Context, table_name: str, database_id: int) -> Any:

@@ -28,6 +28,7 @@ from app.graphql.connection import ListSpec, connection_field
 from app.graphql.nodes import node_from_row, register, related
 from app.models import Patient as PatientRow
 from app.models import PatientCase as PatientCaseRow
+from app.plan.rules import Computed, plan
 
 TABLE: sa.Table = PatientRow.__table__  # type: ignore[attr-defined]
 CASE_TABLE: sa.Table = PatientCaseRow.__table__  # type: ignore[attr-defined]
@@ -48,6 +49,17 @@ class PhoneType(Enum):
 class PhoneNumber:
     number: str = strawberry.field(description="The number as entered.")
     phone_type: PhoneType | None = strawberry.field(description="Mobile, home, work, fax or other.")
+
+
+def phone_numbers(raw: list[dict[str, str]] | None) -> list[PhoneNumber]:
+    """A patient's phone numbers from the JSON column."""
+    return [
+        PhoneNumber(
+            number=item.get("number", ""),
+            phone_type=PhoneType(item["phone_type"]) if item.get("phone_type") else None,
+        )
+        for item in raw or []
+    ]
 
 
 @strawberry.input(
@@ -129,16 +141,12 @@ class Patient(Node):
         PATIENT_CASES, parent="patient_id", description="The patient's cases."
     )
 
-    @strawberry.field(description="Phone numbers.")
+    @strawberry.field(
+        description="Phone numbers.",
+        metadata=plan(Computed(("patient_phone_numbers",), phone_numbers)),
+    )
     def phone_numbers(self) -> list[PhoneNumber]:
-        raw: list[dict[str, str]] = self.__dict__["patient_phone_numbers"] or []
-        return [
-            PhoneNumber(
-                number=item.get("number", ""),
-                phone_type=PhoneType(item["phone_type"]) if item.get("phone_type") else None,
-            )
-            for item in raw
-        ]
+        return phone_numbers(self.__dict__["patient_phone_numbers"])
 
 
 PatientOrderField = timestamp_order_fields("PatientOrderField", "patient")

@@ -15,7 +15,8 @@ from app.graphql.common import Node
 from app.graphql.connection import connection_field
 from app.graphql.nodes import BOOKING_TYPES, load_typed, type_names
 from app.graphql.patients import PATIENTS, Patient, PatientCase
-from app.ids import InvalidIdError, from_global_id, parse_id
+from app.ids import InvalidIdError, from_global_id, lookup_key
+from app.plan.rules import Fallback, Lookup, plan
 
 Info = strawberry.Info[Context, None]
 MAX_NODES = 100
@@ -31,21 +32,16 @@ def _bad_id(exc: InvalidIdError) -> GraphQLError:
 async def _lookup(ctx: Context, value: str, types: Collection[str]) -> Any:
     """The node for a global or database id of one of `types`; None when not found."""
     try:
-        if value.isascii() and value.isdigit():
-            database_id = parse_id(value, types)
-            return (
-                await load_typed(ctx, min(types), database_id)
-                if len(types) == 1
-                else (
-                    await load_typed(ctx, "GroupAppointment", database_id)
-                    or await load_typed(ctx, "IndividualAppointment", database_id)
-                )
-            )
-        type_name, database_id = from_global_id(value)
-        parse_id(value, types)
+        type_name, database_id = lookup_key(value, types)
     except InvalidIdError as exc:
         raise _bad_id(exc) from None
-    return await load_typed(ctx, type_name, database_id)
+    if type_name is not None:
+        return await load_typed(ctx, type_name, database_id)
+    for name in sorted(types):  # a database id: the row, whichever of `types` it is
+        node = await load_typed(ctx, name, database_id)
+        if node is not None:
+            return node
+    return None
 
 
 def _node_id(value: str) -> tuple[str, int]:
@@ -61,7 +57,10 @@ def _node_id(value: str) -> tuple[str, int]:
 
 @strawberry.type(description="Read the clinic's attendees, bookings and patients.")
 class Query:
-    @strawberry.field(description="Refetch any object by its global id; null when not found.")
+    @strawberry.field(
+        description="Refetch any object by its global id; null when not found.",
+        metadata=plan(Fallback("any type by global id: not planned yet")),
+    )
     async def node(
         self,
         info: Info,
@@ -70,7 +69,8 @@ class Query:
         return await load_typed(info.context, *_node_id(id))
 
     @strawberry.field(
-        description="Refetch up to 100 objects by global id, in order; null where not found."
+        description="Refetch up to 100 objects by global id, in order; null where not found.",
+        metadata=plan(Fallback("a list of any types by global id: not planned yet")),
     )
     async def nodes(
         self,
@@ -86,27 +86,45 @@ class Query:
         parsed = [_node_id(value) for value in ids]  # every id checked before any load
         return list(await asyncio.gather(*(load_typed(info.context, *p) for p in parsed)))
 
-    @strawberry.field(description="One attendee by id, whatever its state; null when not found.")
+    @strawberry.field(
+        description="One attendee by id, whatever its state; null when not found.",
+        metadata=plan(Lookup("attendee", frozenset({"Attendee"}))),
+    )
     async def attendee(self, info: Info, id: IdArg) -> Attendee | None:
         return await _lookup(info.context, id, {"Attendee"})
 
-    @strawberry.field(description="One booking by id, whatever its state; null when not found.")
+    @strawberry.field(
+        description="One booking by id, whatever its state; null when not found.",
+        metadata=plan(Lookup("booking", BOOKING_TYPES)),
+    )
     async def booking(self, info: Info, id: IdArg) -> Booking | None:
         return await _lookup(info.context, id, BOOKING_TYPES)
 
-    @strawberry.field(description="One patient by id, whatever its state; null when not found.")
+    @strawberry.field(
+        description="One patient by id, whatever its state; null when not found.",
+        metadata=plan(Lookup("patient", frozenset({"Patient"}))),
+    )
     async def patient(self, info: Info, id: IdArg) -> Patient | None:
         return await _lookup(info.context, id, {"Patient"})
 
-    @strawberry.field(description="One patient case by id; null when not found.")
+    @strawberry.field(
+        description="One patient case by id; null when not found.",
+        metadata=plan(Lookup("patient_case", frozenset({"PatientCase"}))),
+    )
     async def patient_case(self, info: Info, id: IdArg) -> PatientCase | None:
         return await _lookup(info.context, id, {"PatientCase"})
 
-    @strawberry.field(description="One appointment type by id; null when not found.")
+    @strawberry.field(
+        description="One appointment type by id; null when not found.",
+        metadata=plan(Lookup("appointment_type", frozenset({"AppointmentType"}))),
+    )
     async def appointment_type(self, info: Info, id: IdArg) -> AppointmentType | None:
         return await _lookup(info.context, id, {"AppointmentType"})
 
-    @strawberry.field(description="One practitioner by id; null when not found.")
+    @strawberry.field(
+        description="One practitioner by id; null when not found.",
+        metadata=plan(Lookup("practitioner", frozenset({"Practitioner"}))),
+    )
     async def practitioner(self, info: Info, id: IdArg) -> Practitioner | None:
         return await _lookup(info.context, id, {"Practitioner"})
 

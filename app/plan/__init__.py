@@ -1,0 +1,1 @@
+"""The planned execution path: GraphQL documents answered from compiled plans."""
