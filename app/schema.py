@@ -24,6 +24,7 @@ from app.graphql.mutations.catalog import CatalogMutations
 from app.graphql.mutations.patients import PatientMutations
 from app.graphql.query import Query
 from app.limits import connection_fields, limit_extensions
+from app.plan.extension import planned_extensions
 
 DOCUMENT_CACHE_SIZE = 512
 SUGGESTION = re.compile(r" Did you mean [^?]*\?")
@@ -75,6 +76,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
             *([] if settings.introspection else [DisableIntrospection]),
             OperationName,
             *limit_extensions(settings, connections),
+            *planned_extensions(settings.execution),  # after the limits: they refuse first
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         ],

@@ -1,0 +1,135 @@
+"""One statement per level, built once per plan and shape from the ordinary path's own
+builders (`ListSpec.where`, `pagination.beyond`/`order_clauses`).
+
+What varies between requests is a bind parameter: the account (filled in by
+`RequestDB.fetch`), the page size (`limit`), cursor values (`after0`, `before1`, ...),
+the parents' ids (`parents`, expanding) and a lookup's id. So a level's statement object
+is made once per shape (filter, ordering, direction, which cursors), and SQLAlchemy's
+compiled cache serves it from then on. The to-one relations a level's rows ask for are
+LEFT JOINed into its statement (aliases j1, j2, ...), each limited to the account too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from app import pagination as pg
+from app.context import RequestDB
+from app.plan.compile import Level
+
+MAX_SHAPES = 32  # statements kept per level (shapes: filters, orders, cursors)
+
+
+def _params(table: sa.Table, keys: tuple[pg.Key, ...], prefix: str) -> list[Any]:
+    return [
+        sa.bindparam(f"{prefix}{i}", type_=table.c[name].type) for i, (name, _) in enumerate(keys)
+    ]
+
+
+def _from(level: Level, main: Any) -> tuple[Any, list[Any]]:
+    """The FROM with the level's joins, and each source's selectable."""
+    selectables: list[Any] = [main]
+    joined = main
+    for source in level.sources[1:]:
+        alias = source.table.alias(f"j{len(selectables)}")
+        assert source.parent is not None and source.column is not None
+        on = sa.and_(
+            alias.c.id == selectables[source.parent].c[source.column],
+            RequestDB.in_account(alias),
+        )
+        joined = joined.outerjoin(alias, on)
+        selectables.append(alias)
+    return joined, selectables
+
+
+def _columns(level: Level, selectables: list[Any]) -> list[Any]:
+    return [selectables[source].c[name] for source, name in level.columns]
+
+
+def _cached(level: Level, key: Any, build: Any) -> Any:
+    found = level.statements.get(key)
+    if found is None:
+        if len(level.statements) >= MAX_SHAPES:
+            level.statements.clear()
+        found = level.statements[key] = build()
+    return found
+
+
+def page_statement(level: Level, bound: Any) -> Any:
+    """The page (root list) or pages (one per parent) of a listing level."""
+    win: pg.Window = bound.win
+    key = ("page", bound.canonical, win.forward, win.after is not None, win.before is not None)
+    return _cached(level, key, lambda: _page(level, bound))
+
+
+def _page(level: Level, bound: Any) -> Any:
+    table, keys, win = level.table, bound.keys, bound.win
+    terms = [RequestDB.in_account(table), *bound.where]
+    if win.after is not None:
+        terms.append(pg.beyond(table, keys, _params(table, keys, "after"), forward=True))
+    if win.before is not None:
+        terms.append(pg.beyond(table, keys, _params(table, keys, "before"), forward=False))
+    order = pg.order_clauses(table, keys, forward=win.forward)
+    limit = sa.bindparam("limit", type_=sa.Integer())
+    parent = level.parent
+    if parent is None:
+        joined, selectables = _from(level, table)
+        return (
+            sa.select(*_columns(level, selectables))
+            .select_from(joined)
+            .where(*terms)
+            .order_by(*order)
+            .limit(limit)
+        )
+    parent_col = table.c[parent]
+    own = sorted({name for source, name in level.columns if source == 0})
+    rank = sa.func.row_number().over(partition_by=parent_col, order_by=order)
+    inner = (
+        sa.select(*[table.c[name] for name in own], rank.label("_rank"))
+        .where(parent_col.in_(sa.bindparam("parents", expanding=True)), *terms)
+        .subquery("page")
+    )
+    joined, selectables = _from(level, inner)
+    return (
+        sa.select(*_columns(level, selectables))
+        .select_from(joined)
+        .where(inner.c._rank <= limit)
+        .order_by(inner.c[parent], inner.c._rank)
+    )
+
+
+def count_statement(level: Level, bound: Any) -> Any:
+    """totalCount: of the root list, or per parent."""
+    return _cached(level, ("count", bound.canonical), lambda: _count(level, bound))
+
+
+def _count(level: Level, bound: Any) -> Any:
+    table, parent = level.table, level.parent
+    terms = [RequestDB.in_account(table), *bound.where]
+    if parent is None:
+        return sa.select(sa.func.count()).select_from(table).where(*terms)
+    col = table.c[parent]
+    return (
+        sa.select(col, sa.func.count())
+        .where(col.in_(sa.bindparam("parents", expanding=True)), *terms)
+        .group_by(col)
+    )
+
+
+def lookup_statement(level: Level) -> Any:
+    """One row by id (with its joins)."""
+
+    def build() -> Any:
+        joined, selectables = _from(level, level.table)
+        return (
+            sa.select(*_columns(level, selectables))
+            .select_from(joined)
+            .where(
+                RequestDB.in_account(level.table),
+                level.table.c.id == sa.bindparam("id", type_=level.table.c.id.type),
+            )
+        )
+
+    return _cached(level, "lookup", build)
