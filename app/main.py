@@ -282,6 +282,16 @@ class GraphQLEndpoint:
         """Answer a request that failed outside GraphQL's own error handling, in the
         GraphQL response shape: 503 when the database is unavailable or the deadline
         passed, 500 (masked, with an error id) for a bug. Returns the status sent."""
+        if isinstance(exc, RequestDeadline) and log.phase == "body":  # a slow client
+            message = f"The request body did not arrive within {self.settings.request_timeout_seconds:g} s."
+            response = Response(
+                orjson.dumps({"errors": [{"message": message}]}),
+                status_code=408,
+                media_type="application/json",
+                headers={"Connection": "close"},
+            )
+            await response(request.scope, request.receive, send)
+            return 408
         error_id = new_error_id()
         log.error_ids.append(error_id)
         if is_unavailable(exc):
