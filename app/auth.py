@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.context import RequestDB
+from app.keycache import CHANNEL, KeyCache
 from app.models import ApiKey
 from app.timeutil import utcnow
 
@@ -51,17 +52,30 @@ _LOOKUP = sa.select(_api_key.c.id, _api_key.c.account_id).where(
 )
 
 
-async def authenticate(db: RequestDB, key: str) -> tuple[int, int] | None:
-    """(account id, key id) for a valid, unrevoked key; None otherwise."""
-    rows = await db.fetch(_LOOKUP.params(key_hash=hash_api_key(key)))
-    return (rows[0].account_id, rows[0].id) if rows else None
+async def authenticate(
+    db: RequestDB, key: str, cache: KeyCache | None = None
+) -> tuple[int, int] | None:
+    """(account id, key id) for a valid, unrevoked key; None otherwise. Answered from
+    `cache` when the key was found valid since the last revocation."""
+    key_hash = hash_api_key(key)
+    if cache is not None and (found := cache.get(key_hash)) is not None:
+        return found
+    generation = cache.generation if cache is not None else 0
+    rows = await db.fetch(_LOOKUP.params(key_hash=key_hash))
+    if not rows:
+        return None
+    found = (rows[0].account_id, rows[0].id)
+    if cache is not None:
+        cache.put(key_hash, found, generation)
+    return found
 
 
 async def revoke_api_key(
     conn: AsyncConnection, *, key: str | None, key_id: int | None
 ) -> int | None:
     """Revoke a key (given itself or by id); its id, or None when no live key matched.
-    The lookup above ignores revoked keys, so every process refuses it at once."""
+    The lookup above ignores revoked keys, and on PostgreSQL the commit notifies every
+    server process to empty its key cache, so every process refuses it at once."""
     where = _api_key.c.key_hash == hash_api_key(key) if key else _api_key.c.id == key_id
     result = await conn.execute(
         sa.update(_api_key)
@@ -70,4 +84,6 @@ async def revoke_api_key(
         .returning(_api_key.c.id)
     )
     revoked = result.scalar_one_or_none()
+    if revoked is not None and conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(CHANNEL, str(revoked))))
     return int(revoked) if revoked is not None else None

@@ -37,6 +37,7 @@ from app.faults import (
     new_error_id,
     unavailable_body,
 )
+from app.keycache import KeyCache
 from app.ratelimit import RateLimiter
 from app.schema import build_schema
 
@@ -173,6 +174,9 @@ class GraphQLEndpoint:
             redis_url=settings.redis_url,
         )
         self.settings = settings
+        self.keys = KeyCache(
+            settings.database_url, connect_timeout=settings.db_connect_timeout_seconds
+        )
         self._pending: set[asyncio.Task[None]] = set()  # handlers cut off by the deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -247,7 +251,7 @@ class GraphQLEndpoint:
             return
         log.phase = "auth"
         key = key_from_authorization(request.headers.get("authorization"))
-        found = await authenticate(db, key) if key else None
+        found = await authenticate(db, key, self.keys) if key else None
         if found is None:
             await self._refuse(401, UNAUTHORIZED_MESSAGE, scope, receive, send)
             return
@@ -362,7 +366,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await endpoint.keys.start()
         yield
+        await endpoint.keys.close()
         await endpoint.limiter.close()
         await database.dispose()
 
@@ -376,4 +382,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.database = database
+    app.state.keys = endpoint.keys
     return app

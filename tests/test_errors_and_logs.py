@@ -155,13 +155,13 @@ async def test_logs_carry_no_patient_data_and_one_line_per_request(factory, clie
     caplog.set_level(logging.DEBUG)  # the root logger: every logger without its own level
 
     created = await api.query(CREATE_PATIENT, {"input": PATIENT})
-    counts = [api.last_statements]
+    counts = [api.last_run]
     patient = created["createPatient"]["patient"]
     enrolment = {"bookingId": gid("GroupAppointment", booking), "patientId": patient["id"]}
     attendee = await api.query(CREATE_ATTENDEE, {"input": {**enrolment, "notes": NOTES}})
-    counts.append(api.last_statements)
+    counts.append(api.last_run)
     found = await api.query(FIND_PATIENT, {"email": PATIENT["email"]})
-    counts.append(api.last_statements)
+    counts.append(api.last_run)
 
     assert attendee["createAttendee"]["attendee"]["notes"] == NOTES
     assert found["bySearch"]["nodes"] == [{"id": patient["id"], "lastName": "Quackenbush"}]

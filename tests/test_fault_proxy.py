@@ -11,16 +11,21 @@ PostgreSQL only: SQLite is a file, with no link to break (its faults: test_fault
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from app.auth import hash_api_key
+from app.auth import generate_api_key, hash_api_key
+from app.config import Settings
 from app.db import create_database
 from app.migrate import upgrade_to_head
 from tests.conftest import _pg_admin, _pg_url
@@ -40,6 +45,7 @@ DEADLINES = {
     "DB_POOL_TIMEOUT_SECONDS": "1",
 }
 ANSWER_WITHIN = 3.5  # the request deadline, and a little for the HTTP round trip
+CLI = str(Path(sys.executable).parent / "attendee-gateway")
 ROUNDS = 6  # requests of each kind per phase: with two workers, both get some
 
 
@@ -56,8 +62,6 @@ async def pg_database() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def tenant(pg_database: str) -> AsyncIterator[Tenant]:
-    from app.config import Settings
-
     database = create_database(Settings(database_url=_pg_url(pg_database)))
     try:
         made = await Factory(database).account()
@@ -210,3 +214,35 @@ def test_a_restart_leaves_no_stale_connection(
         proxy.cut()
         proxy.restore()
         assert_recovers(calls, served, "Restarted")
+
+
+def test_a_revocation_missed_while_the_listener_was_down_still_counts(
+    proxy: FaultProxy, pg_database: str, tenant: Tenant
+) -> None:
+    """The key cache (app/keycache.py) is emptied when its listening connection breaks:
+    a revocation that commits while the link is cut, unheard by the listener, is still
+    enforced on the first request once the link is back."""
+    key = generate_api_key()
+    env = {**os.environ, "DATABASE_URL": _pg_url(pg_database)}
+    with gateway(through(proxy, pg_database), **DEADLINES) as served:
+        calls = Calls(served, key)
+        asyncio.run(add_key(pg_database, tenant.id, key))
+        calls.ok(QUERY)
+        assert calls.post(QUERY)[0].headers["x-sql-statements"] == "1"  # cached: query only
+
+        proxy.cut()
+        try:
+            subprocess.run([CLI, "revoke-api-key", key], env=env, check=True, capture_output=True)
+            assert_503(*calls.post(QUERY))
+        finally:
+            proxy.restore()
+
+        assert calls.post(QUERY)[0].status_code == 401
+
+
+async def add_key(database: str, account_id: int, key: str) -> None:
+    db = create_database(Settings(database_url=_pg_url(database)))
+    try:
+        await Factory(db).insert("api_key", account_id=account_id, key_hash=hash_api_key(key))
+    finally:
+        await db.dispose()
