@@ -1,14 +1,22 @@
 """Pinned SQL statement counts: a request costs the same whatever the page sizes (no N+1).
 
 `client.last_statements` is every statement the request ran, the API-key lookup included.
+Every test runs under both executions (EXECUTION=standard and planned): the planned path
+joins the to-one relations into each level's statement, so its counts are lower.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import GraphQLClient
 from tests.factories import BASE_TIME, Factory, T, Tenant, gid, tick
 
 DEEP = """
@@ -51,6 +59,38 @@ NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 BOOKINGS_WITH_ATTENDEES = """
 query($n: Int!) { bookings(first: $n) { nodes { attendees { nodes { arrived } } } } }
 """
+
+
+@pytest.fixture(scope="module")
+async def apps(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    made = {e: create_app(dataclasses.replace(settings, execution=e)) for e in EXECUTIONS}
+    async with (
+        made["standard"].router.lifespan_context(made["standard"]),
+        made["planned"].router.lifespan_context(made["planned"]),
+    ):
+        yield made
+
+
+EXECUTIONS = ("standard", "planned")
+
+
+@pytest.fixture(params=EXECUTIONS)
+def execution(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def client_for(apps: dict[str, Any], execution: str) -> AsyncIterator[Any]:
+    """`client_for(key)`: a GraphQL client of the app with this test's execution."""
+    made: list[GraphQLClient] = []
+
+    def make(key: str | None) -> GraphQLClient:
+        made.append(GraphQLClient(apps[execution], key))
+        return made[-1]
+
+    yield make
+    for c in made:
+        await c.aclose()
 
 
 async def bulk(factory: Factory, table: str, rows: list[dict[str, Any]]) -> list[int]:
@@ -126,10 +166,14 @@ async def statements(client: Any, query: str, n: int) -> int:
 #   7 the nested counts of every booking (one GROUP BY statement)
 #   8 patients of the nested attendees that the root page had not loaded already
 # (the patient loader caches per request: a patient already loaded costs nothing).
-DEEP_STATEMENTS = 8
+# Planned, 5: the key lookup, the root page with its patients and bookings joined, the
+# root count, the nested pages with their patients joined, the nested counts.
+DEEP_STATEMENTS = {"standard": 8, "planned": 5}
 
 
-async def test_deep_query_runs_the_same_statements_for_any_page_size(factory, client_for):
+async def test_deep_query_runs_the_same_statements_for_any_page_size(
+    factory, client_for, execution
+):
     tenant = await deep_clinic(factory)
     client = client_for(tenant.key)
 
@@ -138,7 +182,8 @@ async def test_deep_query_runs_the_same_statements_for_any_page_size(factory, cl
     large = await client.query(DEEP, {"n": 100})
     large_count = client.last_statements
 
-    assert (small_count, large_count) == (DEEP_STATEMENTS, DEEP_STATEMENTS)
+    expected = DEEP_STATEMENTS[execution]
+    assert (small_count, large_count) == (expected, expected)
     assert len(small["attendees"]["edges"]) == 5
     assert len(large["attendees"]["edges"]) == 100
     assert small["attendees"]["totalCount"] == large["attendees"]["totalCount"] == 107
@@ -147,23 +192,27 @@ async def test_deep_query_runs_the_same_statements_for_any_page_size(factory, cl
     assert max(len(n["nodes"]) for n in nested) == 35
 
 
-async def test_an_unselected_total_count_runs_no_count_statement(factory, client_for):
+async def test_an_unselected_total_count_runs_no_count_statement(factory, client_for, execution):
     tenant = await deep_clinic(factory)
     client = client_for(tenant.key)
 
+    expected = DEEP_STATEMENTS[execution]
     for n in (5, 100):
-        assert await statements(client, DEEP_WITHOUT_ROOT_COUNT, n) == DEEP_STATEMENTS - 1
-        assert await statements(client, DEEP_WITHOUT_COUNTS, n) == DEEP_STATEMENTS - 2
+        assert await statements(client, DEEP_WITHOUT_ROOT_COUNT, n) == expected - 1
+        assert await statements(client, DEEP_WITHOUT_COUNTS, n) == expected - 2
 
 
 # patients → attendees → booking → repeats, and patients → patientCases: 9 statements:
 #   key lookup, patient page, nested attendee pages, their counts, bookings,
 #   repeat pages, their counts, patient case pages, their counts.
 # The large N is 30, not 100: three nested pages of 100 exceed the 50,000-node cost bound.
-PATIENT_CHAIN_STATEMENTS = 9
+# Planned, 8: the bookings are joined into the nested attendee pages.
+PATIENT_CHAIN_STATEMENTS = {"standard": 9, "planned": 8}
 
 
-async def test_patient_chains_run_the_same_statements_for_any_page_size(factory, client_for):
+async def test_patient_chains_run_the_same_statements_for_any_page_size(
+    factory, client_for, execution
+):
     tenant = await factory.account()
     people = await patients(factory, tenant, 8)
     classes = [await factory.group(tenant, max_attendees=10) for _ in range(2)]
@@ -199,7 +248,8 @@ async def test_patient_chains_run_the_same_statements_for_any_page_size(factory,
 
     counts = [await statements(client, PATIENT_CHAIN, n) for n in (5, 30)]
 
-    assert counts == [PATIENT_CHAIN_STATEMENTS, PATIENT_CHAIN_STATEMENTS]
+    expected = PATIENT_CHAIN_STATEMENTS[execution]
+    assert counts == [expected, expected]
     data = await client.query(PATIENT_CHAIN, {"n": 30})
     first = data["patients"]["nodes"][0]
     assert first["attendees"]["totalCount"] == 2

@@ -163,9 +163,10 @@ class PlannedExecution(SchemaExtension):
         if execution_context.result is None:  # not refused by a limit
             try:
                 data = await self.planner.answer(execution_context)
-            except Exception:  # a fault (or a planner bug): the ordinary path answers
+            except Exception as exc:  # a fault (or a planner bug): the ordinary path answers
                 STATS["fallback:error"] += 1
-                logger.debug("planned execution failed; falling back", exc_info=True)
+                # The type only: a database error's text can hold SQL and patient values.
+                logger.debug("planned execution failed (%s); falling back", type(exc).__name__)
                 data = None
             if data is not None:
                 execution_context.result = GraphQLExecutionResult(data=data, errors=None)
