@@ -60,7 +60,7 @@ class Settings:
     introspection: bool = True
     # "planned": queries the planner covers are answered by app.plan (one statement per
     # level, no resolver per field); anything else, and "standard", by graphql-core.
-    execution: str = "standard"
+    execution: str = "planned"
     db_pool_size: int = 10
     # Deadlines (§10): connecting, waiting for a pooled connection, each statement, the
     # whole request. A request that runs past one gets 503 SERVICE_UNAVAILABLE.
@@ -97,7 +97,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         default_page_size=_int("DEFAULT_PAGE_SIZE", 50),
         max_page_size=_int("MAX_PAGE_SIZE", 100),
         introspection=_bool("INTROSPECTION", True),
-        execution=_choice("EXECUTION", ("planned", "standard"), "standard"),
+        execution=_choice("EXECUTION", ("planned", "standard"), "planned"),
         db_pool_size=_int("DB_POOL_SIZE", 10),
         db_connect_timeout_seconds=_seconds("DB_CONNECT_TIMEOUT_SECONDS", 5.0),
         db_pool_timeout_seconds=_seconds("DB_POOL_TIMEOUT_SECONDS", 5.0),

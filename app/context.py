@@ -77,9 +77,12 @@ class RequestDB:
         """Throw the connection away rather than pool it: its state is unknown."""
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-                await conn.close()
+            try:
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+            finally:  # even when cancelled again meanwhile: the pool must get it back
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
     async def close(self) -> None:
         """Give the connection back; a straggling resolver cannot open another one."""
