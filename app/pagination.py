@@ -195,7 +195,7 @@ def beyond(table: sa.Table, keys: Sequence[Key], values: Sequence[Any], *, forwa
     return sa.or_(*clauses)
 
 
-def order_clauses(table: sa.Table, keys: Sequence[Key], *, forward: bool) -> list[Any]:
+def order_clauses(table: sa.FromClause, keys: Sequence[Key], *, forward: bool) -> list[Any]:
     return [table.c[name].desc() if desc == forward else table.c[name].asc() for name, desc in keys]
 
 

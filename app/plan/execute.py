@@ -82,20 +82,23 @@ async def run(
     except BindError:
         return None
     rt = Runtime(len(plan.levels))
+    lateral = not settings.is_sqlite
     for level in plan.levels:  # parents come before their children
         if isinstance(level.rule, Listing):
-            await _listing(level, bound[level.index], rt, db)
+            await _listing(level, bound[level.index], rt, db, lateral)
         else:
-            await _lookup(level, bound[level.index], rt, db)
+            await _lookup(level, bound[level.index], rt, db, lateral)
     try:
         return {root.key: root.build(None, rt) for root in plan.roots}
     except NeedsFallback:
         return None
 
 
-async def _lookup(level: Level, key: tuple[str | None, int], rt: Runtime, db: RequestDB) -> None:
+async def _lookup(
+    level: Level, key: tuple[str | None, int], rt: Runtime, db: RequestDB, lateral: bool
+) -> None:
     type_name, database_id = key
-    rows = await db.fetch(sql.lookup_statement(level), {"id": database_id})
+    rows = await db.fetch(sql.lookup_statement(level, lateral), {"id": database_id})
     row = rows[0] if rows else None
     if row is not None and type_name is not None and level.kind is not None:
         kind_pos, types = level.kind
@@ -118,7 +121,7 @@ def _parent_ids(level: Level, rt: Runtime) -> list[int]:
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
-async def _listing(level: Level, bound: Any, rt: Runtime, db: RequestDB) -> None:
+async def _listing(level: Level, bound: Any, rt: Runtime, db: RequestDB, lateral: bool) -> None:
     win: pg.Window = bound.win
     params: dict[str, Any] = {"limit": win.size + 1}
     for prefix, values in (("after", win.after), ("before", win.before)):
@@ -128,7 +131,7 @@ async def _listing(level: Level, bound: Any, rt: Runtime, db: RequestDB) -> None
     parent = level.parent
     if parent is None:
         ids: list[Any] = [None]
-        rows = list(await db.fetch(sql.page_statement(level, bound), params))
+        rows = list(await db.fetch(sql.page_statement(level, bound, lateral), params))
         pages: dict[Any, Page] = {None: _page(rows, win, bound.fp, key_positions)}
     else:
         ids = _parent_ids(level, rt)
@@ -138,7 +141,7 @@ async def _listing(level: Level, bound: Any, rt: Runtime, db: RequestDB) -> None
         params["parents"] = ids
         grouped: dict[Any, list[Any]] = {i: [] for i in ids}
         parent_pos = level.positions[(0, parent)]
-        for row in await db.fetch(sql.page_statement(level, bound), params):
+        for row in await db.fetch(sql.page_statement(level, bound, lateral), params):
             grouped[row[parent_pos]].append(row)
         pages = {i: _page(grouped[i], win, bound.fp, key_positions) for i in ids}
     rt.data[level.index] = pages

@@ -28,19 +28,36 @@ def _params(table: sa.Table, keys: tuple[pg.Key, ...], prefix: str) -> list[Any]
     ]
 
 
-def _from(level: Level, main: Any) -> tuple[Any, list[Any]]:
-    """The FROM with the level's joins, and each source's selectable."""
+def _from(level: Level, main: Any, lateral: bool) -> tuple[Any, list[Any]]:
+    """The FROM with the level's joins, and each source's selectable.
+
+    `lateral` (PostgreSQL): each relation is a LATERAL subquery with LIMIT 1, so it is
+    always an index lookup per row: a plain join lets the planner pick a hash join over
+    the whole related table for a page of a few hundred rows (13 ms instead of 0.3 ms).
+    SQLite, which has no LATERAL, looks rows up by primary key anyway."""
     selectables: list[Any] = [main]
     joined = main
-    for source in level.sources[1:]:
-        alias = source.table.alias(f"j{len(selectables)}")
+    for index, source in enumerate(level.sources[1:], start=1):
         assert source.parent is not None and source.column is not None
+        target = source.table.alias(f"j{index}")
         on = sa.and_(
-            alias.c.id == selectables[source.parent].c[source.column],
-            RequestDB.in_account(alias),
+            target.c.id == selectables[source.parent].c[source.column],
+            RequestDB.in_account(target),
         )
-        joined = joined.outerjoin(alias, on)
-        selectables.append(alias)
+        found: Any
+        if lateral:
+            names = sorted({name for s, name in level.columns if s == index})
+            found = (
+                sa.select(*[target.c[name] for name in names])
+                .where(on)
+                .limit(1)
+                .lateral(f"l{index}")
+            )
+            joined = joined.outerjoin(found, sa.true())
+        else:
+            found = target
+            joined = joined.outerjoin(target, on)
+        selectables.append(found)
     return joined, selectables
 
 
@@ -57,14 +74,14 @@ def _cached(level: Level, key: Any, build: Any) -> Any:
     return found
 
 
-def page_statement(level: Level, bound: Any) -> Any:
+def page_statement(level: Level, bound: Any, lateral: bool) -> Any:
     """The page (root list) or pages (one per parent) of a listing level."""
     win: pg.Window = bound.win
     key = ("page", bound.canonical, win.forward, win.after is not None, win.before is not None)
-    return _cached(level, key, lambda: _page(level, bound))
+    return _cached(level, key, lambda: _page(level, bound, lateral))
 
 
-def _page(level: Level, bound: Any) -> Any:
+def _page(level: Level, bound: Any, lateral: bool) -> Any:
     table, keys, win = level.table, bound.keys, bound.win
     terms = [RequestDB.in_account(table), *bound.where]
     if win.after is not None:
@@ -74,24 +91,31 @@ def _page(level: Level, bound: Any) -> Any:
     order = pg.order_clauses(table, keys, forward=win.forward)
     limit = sa.bindparam("limit", type_=sa.Integer())
     parent = level.parent
+    own = sorted({name for source, name in level.columns if source == 0})
     if parent is None:
-        joined, selectables = _from(level, table)
-        return (
-            sa.select(*_columns(level, selectables))
-            .select_from(joined)
+        # The page first, then its joins: PostgreSQL then plans the joins for the page's
+        # rows, not for the whole table (a Memoize sized for 170,000 rows costs ~1 ms).
+        page = (
+            sa.select(*[table.c[name] for name in own])
             .where(*terms)
             .order_by(*order)
             .limit(limit)
+            .subquery("page")
+        )
+        joined, selectables = _from(level, page, lateral)
+        return (
+            sa.select(*_columns(level, selectables))
+            .select_from(joined)
+            .order_by(*pg.order_clauses(page, keys, forward=win.forward))
         )
     parent_col = table.c[parent]
-    own = sorted({name for source, name in level.columns if source == 0})
     rank = sa.func.row_number().over(partition_by=parent_col, order_by=order)
     inner = (
         sa.select(*[table.c[name] for name in own], rank.label("_rank"))
         .where(parent_col.in_(sa.bindparam("parents", expanding=True)), *terms)
         .subquery("page")
     )
-    joined, selectables = _from(level, inner)
+    joined, selectables = _from(level, inner, lateral)
     return (
         sa.select(*_columns(level, selectables))
         .select_from(joined)
@@ -118,11 +142,11 @@ def _count(level: Level, bound: Any) -> Any:
     )
 
 
-def lookup_statement(level: Level) -> Any:
+def lookup_statement(level: Level, lateral: bool) -> Any:
     """One row by id (with its joins)."""
 
     def build() -> Any:
-        joined, selectables = _from(level, level.table)
+        joined, selectables = _from(level, level.table, lateral)
         return (
             sa.select(*_columns(level, selectables))
             .select_from(joined)
