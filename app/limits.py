@@ -1,29 +1,27 @@
 """Request limits, all checked before any SQL runs: tokens, depth, aliases and cost.
 
 Tokens are counted by the parser, depth and aliases by validation rules (cached with the
-validated document), and cost just before execution, when variable values are known.
+validated document), and cost just before execution, when variable values are known. Every
+check is linear in the document's size: selections are walked with `app.selection`, which
+measures a fragment once however often it is spread.
+
 Cost counts the nodes a query may return: each connection's page size (first/last, or
 the default) multiplied by the sizes of the connections above it (GitHub's node limit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
-    DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
-    SelectionSetNode,
     ValidationContext,
     ValidationRule,
     VariableNode,
@@ -32,50 +30,76 @@ from graphql import (
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.utilities import value_from_ast_untyped
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as aliases_rule
 
 from app.config import Settings
+from app.selection import Aliases, Depth, Fold, Fragments, fragments_of
 
 PAGE_ARGS = ("first", "last")
 CONNECTION_SUFFIX = "Connection"
-
-
-def _depth(
-    selection_set: SelectionSetNode | None, fragments: dict[str, Any], seen: frozenset[str]
-) -> int:
-    if selection_set is None:
-        return 0
-    deepest = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, seen))
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, seen))
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                inner = seen | {selection.name.value}
-                deepest = max(deepest, _depth(fragment.selection_set, fragments, inner))
-    return deepest
-
-
-def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
-    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
 def depth_rule(max_depth: int) -> type[ValidationRule]:
     """Root fields are depth 1; introspection fields count like any other."""
 
     class DepthLimit(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
-            context: ValidationContext = self.context
-            depth = _depth(node.selection_set, _fragments(context.document), frozenset())
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.depth = Depth(fragments_of(context.document))
+
+        def enter_operation_definition(
+            self, node: OperationDefinitionNode, *_args: Any
+        ) -> None:
+            depth = self.depth(node.selection_set)
             if depth > max_depth:
-                context.report_error(
-                    GraphQLError(f"Query depth {depth} exceeds the limit of {max_depth}.", node)
+                self.report_error(
+                    GraphQLError(
+                        f"Query depth {depth} exceeds the limit of {max_depth}.", node
+                    )
                 )
 
     return DepthLimit
+
+
+def aliases_rule(max_aliases: int) -> type[ValidationRule]:
+    """Strawberry's MaxAliasesLimiter rule (the same count and message: a fragment's aliases
+    count at each spread), without walking a fragment once per spread."""
+
+    class AliasLimit(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            aliases = Aliases(fragments_of(context.document))
+            total = sum(
+                aliases(d.selection_set)
+                for d in context.document.definitions
+                if isinstance(d, OperationDefinitionNode)
+            )
+            if total > max_aliases:
+                self.report_error(
+                    GraphQLError(f"{total} aliases found. Allowed: {max_aliases}")
+                )
+
+    return AliasLimit
+
+
+class _Cost(Fold[int]):
+    """The nodes a selection set may return for each node above it. A field's cost is
+    linear in the page sizes above it, so a fragment's cost at 1 serves every spread."""
+
+    empty = 0
+
+    def __init__(
+        self, fragments: Fragments, page_size: Callable[[FieldNode], int | None]
+    ):
+        super().__init__(fragments)
+        self.page_size = page_size
+
+    def field(self, node: FieldNode) -> int:
+        size = self.page_size(node)
+        inner = self(node.selection_set)
+        return inner if size is None else size * (1 + inner)
+
+    def combine(self, first: int, second: int) -> int:
+        return first + second
 
 
 class CostLimit(SchemaExtension):
@@ -89,37 +113,19 @@ class CostLimit(SchemaExtension):
         self.connections = connections
 
     def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        operation = _operation(ctx.graphql_document, ctx.operation_name)
-        if operation is not None:
+        ctx, document = self.execution_context, self.execution_context.graphql_document
+        operation = _operation(document, ctx.operation_name)
+        if document is not None and operation is not None:
             variables = {**_variable_defaults(operation), **(ctx.variables or {})}
-            cost = self._cost(operation.selection_set, 1, variables, ctx.graphql_document)
-            if cost > self.max_cost:
-                message = f"Query cost {cost} exceeds the limit of {self.max_cost} nodes; ask for smaller pages."
+            fragments = fragments_of(document)
+            cost = _Cost(fragments, lambda field: self._page_size(field, variables))
+            total = cost(operation.selection_set)
+            if total > self.max_cost:
+                message = f"Query cost {total} exceeds the limit of {self.max_cost} nodes; ask for smaller pages."
                 ctx.result = GraphQLExecutionResult(
                     data=None, errors=[GraphQLError(message, operation)]
                 )
         yield
-
-    def _cost(
-        self,
-        selection_set: SelectionSetNode | None,
-        multiplier: int,
-        variables: dict[str, Any],
-        document: Any,
-    ) -> int:
-        if selection_set is None:
-            return 0
-        total = 0
-        for selection in _fields(selection_set, document):
-            size = self._page_size(selection, variables)
-            if size is None:
-                total += self._cost(selection.selection_set, multiplier, variables, document)
-            else:
-                total += multiplier * size + self._cost(
-                    selection.selection_set, multiplier * size, variables, document
-                )
-        return total
 
     def _page_size(self, field: FieldNode, variables: dict[str, Any]) -> int | None:
         """The page size of a connection field (None for other fields)."""
@@ -140,23 +146,6 @@ class CostLimit(SchemaExtension):
                 if isinstance(value, int) and value >= 0:
                     return value
         return self.default_page_size
-
-
-def _fields(selection_set: SelectionSetNode, document: Any) -> Iterator[FieldNode]:
-    fragments = _fragments(document)
-    stack = list(selection_set.selections)
-    seen: set[str] = set()
-    while stack:
-        selection = stack.pop()
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            stack.extend(selection.selection_set.selections)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            seen.add(selection.name.value)
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                stack.extend(fragment.selection_set.selections)
 
 
 def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:

@@ -1,13 +1,12 @@
 """Relay connections over `app.pagination`: the generic types and the one field factory."""
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 import strawberry
-from graphql import GraphQLError
-from strawberry.types.nodes import SelectedField
+from graphql import FieldNode, GraphQLError
 
 from app import pagination as pg
 from app.context import Context
@@ -15,6 +14,7 @@ from app.graphql.common import FilterError, OrderDirection
 from app.graphql.nodes import prefetch
 from app.ids import InvalidIdError
 from app.plan.rules import Listing, Scaffold, plan
+from app.selection import FieldNames, Fold, Fragments
 
 NodeT = TypeVar("NodeT")
 
@@ -243,28 +243,37 @@ async def resolve_connection(
 
 def _node_fields(info: Any) -> frozenset[str]:
     """The fields a connection's query selects on its nodes (via `nodes` or `edges.node`),
-    memoised per request and field occurrence."""
-    key = ("node_fields", id(info._raw_info.field_nodes[0]))
-    found = info.context.memo.get(key)
+    memoised per request and field occurrence (and each fragment measured once a request)."""
+    raw = info._raw_info
+    memo = info.context.memo
+    key = ("node_fields", id(raw.field_nodes[0]))
+    found = memo.get(key)
     if found is None:
-        names: set[str] = set()
-        for field in _flatten(info.selected_fields[0].selections):
-            if field.name == "nodes":
-                names.update(f.name for f in _flatten(field.selections))
-            elif field.name == "edges":
-                for edge_field in _flatten(field.selections):
-                    if edge_field.name == "node":
-                        names.update(f.name for f in _flatten(edge_field.selections))
-        found = info.context.memo[key] = frozenset(names)
+        fold = memo.get("node_fields")
+        if fold is None:
+            names = FieldNames(raw.fragments)
+            edges = _Under(raw.fragments, {"node": names})
+            fold = memo["node_fields"] = _Under(raw.fragments, {"nodes": names, "edges": edges})
+        found = memo[key] = fold(raw.field_nodes[0].selection_set)
     return found
 
 
-def _flatten(selections: Sequence[Any]) -> Iterator[SelectedField]:
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        else:  # a fragment spread or inline fragment
-            yield from _flatten(selection.selections)
+class _Under(Fold[frozenset[str]]):
+    """The union of the values that other folds give the selections of the fields named in
+    `under` (say, FieldNames under `nodes`)."""
+
+    empty: frozenset[str] = frozenset()
+
+    def __init__(self, fragments: Fragments, under: Mapping[str, Fold[frozenset[str]]]) -> None:
+        super().__init__(fragments)
+        self.under = under
+
+    def field(self, node: FieldNode) -> frozenset[str]:
+        fold = self.under.get(node.name.value)
+        return self.empty if fold is None else fold(node.selection_set)
+
+    def combine(self, first: frozenset[str], second: frozenset[str]) -> frozenset[str]:
+        return first | second
 
 
 def _nested_loader(
