@@ -1,10 +1,12 @@
-"""Request limits, all checked before any SQL runs: tokens, depth, aliases, merging and cost.
+"""Request limits, all checked before any SQL runs: tokens, depth, aliases, merging, list
+lengths and cost.
 
 Tokens are counted by the parser; depth, aliases and the work of graphql-core's check that
 same-named fields can be merged are bounded by validation rules (cached with the validated
-document); cost just before execution, when variable values are known. Every check is
-linear in the document's size: selections are walked with `app.selection`, which measures a
-fragment once however often it is spread.
+document); list lengths and cost are checked just before execution, when variable values
+are known and before any of them is converted. Every check is linear in the document's size:
+selections are walked with `app.selection`, which measures a fragment once however often it
+is spread.
 
 Cost counts the nodes a query may return: each connection's page size (first/last, or
 the default) multiplied by the sizes of the connections above it (GitHub's node limit).
@@ -13,21 +15,29 @@ the default) multiplied by the sizes of the connections above it (GitHub's node 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
     FieldNode,
     GraphQLError,
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLObjectType,
     GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OverlappingFieldsCanBeMergedRule,
     ValidationContext,
     ValidationRule,
+    ValueNode,
     VariableNode,
     get_named_type,
+    get_nullable_type,
+    type_from_ast,
 )
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.utilities import value_from_ast_untyped
@@ -35,7 +45,11 @@ from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 
 from app.config import Settings
+from app.graphql.common import MAX_IDS_PER_FILTER
+from app.graphql.connection import MAX_ORDER_KEYS
+from app.graphql.query import MAX_NODES
 from app.selection import Aliases, Depth, Fold, Fragments, fragments_of
+from app.services.patients import MAX_PHONE_NUMBERS
 
 PAGE_ARGS = ("first", "last")
 CONNECTION_SUFFIX = "Connection"
@@ -49,6 +63,24 @@ TOO_MANY_MERGES = (
 )
 
 
+@dataclass(frozen=True)
+class ListBound:
+    """The most items a list argument or input field of some name may hold."""
+
+    limit: int
+    items: str  # what the list holds, for the message
+
+
+# Every list argument and list input field of the schema, by name (a test checks that none
+# is missing), with the bounds declared beside the code that uses them.
+LIST_BOUNDS = {
+    "orderBy": ListBound(MAX_ORDER_KEYS, "sort keys"),
+    "ids": ListBound(MAX_NODES, "ids"),
+    "in": ListBound(MAX_IDS_PER_FILTER, "ids"),
+    "phoneNumbers": ListBound(MAX_PHONE_NUMBERS, "phone numbers"),
+}
+
+
 def depth_rule(max_depth: int) -> type[ValidationRule]:
     """Root fields are depth 1; introspection fields count like any other."""
 
@@ -57,15 +89,11 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
             super().__init__(context)
             self.depth = Depth(fragments_of(context.document))
 
-        def enter_operation_definition(
-            self, node: OperationDefinitionNode, *_args: Any
-        ) -> None:
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
             depth = self.depth(node.selection_set)
             if depth > max_depth:
                 self.report_error(
-                    GraphQLError(
-                        f"Query depth {depth} exceeds the limit of {max_depth}.", node
-                    )
+                    GraphQLError(f"Query depth {depth} exceeds the limit of {max_depth}.", node)
                 )
 
     return DepthLimit
@@ -85,9 +113,7 @@ def aliases_rule(max_aliases: int) -> type[ValidationRule]:
                 if isinstance(d, OperationDefinitionNode)
             )
             if total > max_aliases:
-                self.report_error(
-                    GraphQLError(f"{total} aliases found. Allowed: {max_aliases}")
-                )
+                self.report_error(GraphQLError(f"{total} aliases found. Allowed: {max_aliases}"))
 
     return AliasLimit
 
@@ -129,15 +155,112 @@ class ValidationRules(SchemaExtension):
         yield
 
 
+class ListTooLongError(Exception):
+    """Ends the walk of _ListLengths with the error to answer."""
+
+    def __init__(self, error: GraphQLError) -> None:
+        self.error = error
+
+
+class _ListLengths(Fold[None]):
+    """Visits every argument of an operation once, raising ListTooLongError at the first
+    list longer than its bound: a literal, a variable's value (walked along the variable's
+    declared type) or a variable's default. Only lengths are read, nothing is converted."""
+
+    empty = None
+
+    def __init__(
+        self,
+        fragments: Fragments,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any],
+    ) -> None:
+        super().__init__(fragments)
+        self.schema = schema
+        self.definitions = {d.variable.name.value: d for d in operation.variable_definitions or ()}
+        self.variables = variables
+
+    def combine(self, first: None, second: None) -> None:
+        return None
+
+    def field(self, node: FieldNode) -> None:
+        for argument in node.arguments or ():
+            self._literal(argument.value, (argument.name.value,), node.name.value)
+        self(node.selection_set)
+
+    def _literal(self, value: ValueNode, path: tuple[str, ...], field: str) -> None:
+        stack = [(value, path)]
+        while stack:
+            value, path = stack.pop()
+            if isinstance(value, ListValueNode):
+                self._count(len(value.values), path, field, value)
+                stack.extend((v, (*path, str(i))) for i, v in enumerate(value.values))
+            elif isinstance(value, ObjectValueNode):
+                stack.extend((f.value, (*path, f.name.value)) for f in value.fields)
+            elif isinstance(value, VariableNode):
+                self._variable(value, path, field)
+
+    def _variable(self, node: VariableNode, path: tuple[str, ...], field: str) -> None:
+        definition = self.definitions.get(node.name.value)
+        if definition is None:
+            return
+        if node.name.value not in self.variables:
+            if definition.default_value is not None:
+                self._literal(definition.default_value, path, field)
+            return
+        declared: Any = type_from_ast(self.schema, definition.type)
+        stack = [(self.variables[node.name.value], declared, path)]
+        while stack:
+            value, type_, path = stack.pop()
+            type_ = get_nullable_type(type_)
+            if isinstance(type_, GraphQLList):
+                if not isinstance(value, list):  # coerced to a list of one
+                    stack.append((value, type_.of_type, path))
+                    continue
+                self._count(len(value), path, field, node)
+                stack.extend((v, type_.of_type, (*path, str(i))) for i, v in enumerate(value))
+            elif isinstance(type_, GraphQLInputObjectType) and isinstance(value, dict):
+                stack.extend(
+                    (value[name], f.type, (*path, name))
+                    for name, f in type_.fields.items()
+                    if name in value
+                )
+
+    def _count(self, length: int, path: tuple[str, ...], field: str, node: ValueNode) -> None:
+        bound = LIST_BOUNDS.get(path[-1])
+        if bound is not None and length > bound.limit:
+            where = ".".join(path[:-1]) or field
+            message = f"{where}: at most {bound.limit} {bound.items} are allowed in `{path[-1]}`."
+            raise ListTooLongError(
+                GraphQLError(message, node, extensions={"code": "BAD_USER_INPUT"})
+            )
+
+
+class ListBounds(SchemaExtension):
+    """Refuses an operation with a list longer than its bound (LIST_BOUNDS), before any
+    argument or variable is converted."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx, document = self.execution_context, self.execution_context.graphql_document
+        operation = _operation(document, ctx.operation_name)
+        if document is not None and operation is not None:
+            fragments = fragments_of(document)
+            lengths = _ListLengths(fragments, ctx.schema._schema, operation, ctx.variables or {})
+            try:
+                lengths(operation.selection_set)
+            except ListTooLongError as exc:
+                ctx.result = GraphQLExecutionResult(data=None, errors=[exc.error])
+        yield
+
+
 class _Cost(Fold[int]):
     """The nodes a selection set may return for each node above it. A field's cost is
     linear in the page sizes above it, so a fragment's cost at 1 serves every spread."""
 
     empty = 0
 
-    def __init__(
-        self, fragments: Fragments, page_size: Callable[[FieldNode], int | None]
-    ):
+    def __init__(self, fragments: Fragments, page_size: Callable[[FieldNode], int | None]):
         super().__init__(fragments)
         self.page_size = page_size
 
@@ -163,7 +286,7 @@ class CostLimit(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ctx, document = self.execution_context, self.execution_context.graphql_document
         operation = _operation(document, ctx.operation_name)
-        if document is not None and operation is not None:
+        if document is not None and operation is not None and ctx.result is None:
             variables = {**_variable_defaults(operation), **(ctx.variables or {})}
             fragments = fragments_of(document)
             cost = _Cost(fragments, lambda field: self._page_size(field, variables))
@@ -240,6 +363,7 @@ def limit_extensions(settings: Settings, connections: frozenset[str]) -> list[An
     return [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ValidationRules(rules),
+        ListBounds,
         lambda: CostLimit(
             max_cost=settings.max_cost,
             default_page_size=settings.default_page_size,

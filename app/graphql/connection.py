@@ -17,6 +17,7 @@ from app.plan.rules import Listing, Scaffold, plan
 from app.selection import FieldNames, Fold, Fragments
 
 NodeT = TypeVar("NodeT")
+MAX_ORDER_KEYS = 5  # sort keys in `orderBy` (app.limits refuses more before conversion)
 
 
 @dataclass(frozen=True)
