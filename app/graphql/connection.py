@@ -62,10 +62,24 @@ class ListSpec:
                 default_size=settings.default_page_size,
                 max_size=settings.max_page_size,
             )
-            where = self.where(filter_input)
+            where = self._where(canonical, filter_input)
         except (pg.PaginationError, InvalidIdError, FilterError) as exc:
             raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from None
         return Bound(keys, fp, win, where, canonical)
+
+    def _where(self, canonical: bytes, filter_input: Any) -> list[Any]:
+        """The WHERE terms of a filter, memoised by the canonical form of the list, order
+        and filter (equal forms give equal terms; a filter that raises is not stored)."""
+        found = _WHERE.get(canonical)
+        if found is None:
+            if len(_WHERE) >= MAX_WHERE:
+                _WHERE.clear()
+            found = _WHERE[canonical] = self.where(filter_input)
+        return list(found)
+
+
+MAX_WHERE = 1024
+_WHERE: dict[bytes, list[Any]] = {}  # canonical list/order/filter -> WHERE terms
 
 
 @dataclass(frozen=True)
