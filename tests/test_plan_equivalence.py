@@ -553,3 +553,21 @@ def test_the_plan_cache_is_bounded(size: int) -> None:
         document = parse(f"{{ a{n}: __typename }}")
         planner._entry(f"q{n}", document, None)
     assert len(planner._entries) == size
+
+
+async def test_a_cursor_from_either_path_is_accepted_by_the_other(pair: Pair, world: World) -> None:
+    key = world.tenant.key
+    headers = {"Authorization": f"Bearer {key}"}
+    standard_client, planned_client = pair.clients
+    body = {"query": PAGE, "variables": {"first": 2}}
+    pages = [
+        (await client.post("/graphql", json=body, headers=headers)).json()
+        for client in (standard_client, planned_client)
+    ]
+    cursors = [p["data"]["attendees"]["pageInfo"]["endCursor"] for p in pages]
+    assert cursors[0] == cursors[1]
+    for made_by, sent_to in ((0, 1), (1, 0)):
+        body = {"query": PAGE, "variables": {"first": 2, "after": cursors[made_by]}}
+        response = await pair.clients[sent_to].post("/graphql", json=body, headers=headers)
+        assert "errors" not in response.json()
+        assert response.json()["data"]["attendees"]["pageInfo"]["hasPreviousPage"] is True
