@@ -60,18 +60,11 @@ def _serializer(type_: Any) -> tuple[Callable[[Any], Any], bool]:
     if not isinstance(named, GraphQLScalarType | GraphQLEnumType):
         raise TypeError(f"not a leaf: {named}")
     serialize = named.serialize
-    if named is GraphQLString or named is GraphQLID:
-
-        def text(value: Any) -> Any:
-            return value if value.__class__ is str else _checked(serialize, value)
-
-        return text, nonnull
-    if named is GraphQLBoolean:
-
-        def boolean(value: Any) -> Any:
-            return value if value.__class__ is bool else _checked(serialize, value)
-
-        return boolean, nonnull
+    if named is GraphQLString or named is GraphQLID or named is GraphQLBoolean:
+        identity: type = bool if named is GraphQLBoolean else str
+        checked = _checking(serialize, identity)
+        checked.identity = identity  # type: ignore[attr-defined]
+        return checked, nonnull
     if named is GraphQLInt:
 
         def integer(value: Any) -> Any:
@@ -81,6 +74,16 @@ def _serializer(type_: Any) -> tuple[Callable[[Any], Any], bool]:
 
         return integer, nonnull
     return (lambda value: _checked(serialize, value)), nonnull
+
+
+def _checking(serialize: Callable[[Any], Any], identity: type) -> Callable[[Any], Any]:
+    """The serializer, short-cut where it is the identity (a str for String and ID, a
+    bool for Boolean)."""
+
+    def checked(value: Any) -> Any:
+        return value if value.__class__ is identity else _checked(serialize, value)
+
+    return checked
 
 
 def _checked(serialize: Callable[[Any], Any], value: Any) -> Any:
@@ -105,6 +108,7 @@ def leaf(pos: int, type_: Any) -> Builder:
             return None
         return serialize(value)
 
+    build.inline = (pos, serialize, nonnull)  # type: ignore[attr-defined]
     return build
 
 
@@ -173,6 +177,7 @@ def global_id(type_name: str, pos: int) -> Builder:
     def build(row: Any, rt: Any) -> Any:
         return to_global_id(type_name, row[pos])
 
+    build.global_id = (type_name, pos)  # type: ignore[attr-defined]
     return build
 
 
@@ -181,10 +186,40 @@ def constant(value: str) -> Builder:
 
 
 def obj(parts: list[tuple[str, Builder]]) -> Builder:
-    def build(row: Any, rt: Any) -> dict[str, Any]:
-        return {key: part(row, rt) for key, part in parts}
+    """An object's dict, as one generated function: columns and global ids are read inline,
+    other parts called. Only names and positions enter the source; keys and values are
+    passed in as constants."""
+    namespace: dict[str, Any] = {"_null": _null, "_gid": to_global_id}
+    items = []
+    for n, (key, part) in enumerate(parts):
+        namespace[f"k{n}"] = key
+        inline = getattr(part, "inline", None)
+        gid = getattr(part, "global_id", None)
+        if inline is not None:
+            pos, serialize, nonnull = inline
+            namespace[f"s{n}"] = serialize
+            identity = getattr(serialize, "identity", None)
+            on_none = "_null()" if nonnull else "None"
+            if identity is not None:
+                namespace[f"c{n}"] = identity
+                value = f"(v if (v := row[{pos:d}]).__class__ is c{n} else ({on_none} if v is None else s{n}(v)))"
+            else:
+                value = f"({on_none} if (v := row[{pos:d}]) is None else s{n}(v))"
+        elif gid is not None:
+            namespace[f"t{n}"] = gid[0]
+            value = f"_gid(t{n}, row[{gid[1]:d}])"
+        else:
+            namespace[f"p{n}"] = part
+            value = f"p{n}(row, rt)"
+        items.append(f"k{n}: {value}")
+    source = "def build(row, rt):\n    return {" + ", ".join(items) + "}\n"
+    exec(compile(source, "<plan output>", "exec"), namespace)
+    built: Builder = namespace["build"]
+    return built
 
-    return build
+
+def _null() -> Any:
+    raise NeedsFallback
 
 
 def nullable_row(id_pos: int, build_obj: Builder, nonnull: bool) -> Builder:
