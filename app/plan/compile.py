@@ -27,7 +27,9 @@ from graphql import (
     GraphQLSchema,
     GraphQLUnionType,
     OperationDefinitionNode,
+    Visitor,
     get_named_type,
+    visit,
 )
 from graphql.execution.collect_fields import (
     FieldDetails,
@@ -93,6 +95,8 @@ class Level:
     wants_has_next: bool = False
     wants_has_previous: bool = False
     kind: tuple[int, Any] | None = None  # a lookup of an interface: (position, Variants.types)
+    literal: bool = False  # its arguments use no variables: bound once, then reused
+    bound: Any = None  # the binding of literal arguments, once made
     # Filled by app.plan.sql: statements by shape, built once.
     statements: dict[Any, Any] = field(default_factory=dict)
 
@@ -223,6 +227,7 @@ class Compiler:
             len(self.levels), table, rule, field_def, details[0].node, parent, parent_id_pos
         )
         level.sources.append(Source(table))
+        level.literal = not _has_variables(details[0].node)
         level.column(0, "id")
         if isinstance(rule, Listing):
             if rule.parent is not None:
@@ -441,6 +446,19 @@ class Compiler:
                 raise Unplannable(f"{type_.name}.{name}")
             parts.append((key, out.attribute(attr, sub_def.type)))
         return out.obj(parts)
+
+
+def _has_variables(node: FieldNode) -> bool:
+    found = False
+
+    class Finder(Visitor):
+        def enter_variable(self, *_args: Any) -> None:
+            nonlocal found
+            found = True
+
+    for argument in node.arguments or ():
+        visit(argument, Finder())
+    return found
 
 
 def _nonnull(type_: Any) -> Any:

@@ -69,6 +69,17 @@ def bind(level: Level, kwargs: dict[str, Any], settings: Any) -> Any:
         raise BindError(str(exc)) from None
 
 
+def _bound(level: Level, variables: VariableValues, settings: Any, arguments: Arguments) -> Any:
+    """A level's binding; made once for arguments without variables (a literal that the
+    ordinary path refuses raises every time: it is never stored)."""
+    if level.bound is not None:
+        return level.bound
+    made = bind(level, arguments.of(level, variables), settings)
+    if level.literal:
+        level.bound = made
+    return made
+
+
 async def run(
     plan: Plan,
     db: RequestDB,
@@ -78,7 +89,7 @@ async def run(
 ) -> dict[str, Any] | None:
     """The response data, or None when the ordinary executor must answer."""
     try:
-        bound = [bind(level, arguments.of(level, variables), settings) for level in plan.levels]
+        bound = [_bound(level, variables, settings, arguments) for level in plan.levels]
     except BindError:
         return None
     rt = Runtime(len(plan.levels))
