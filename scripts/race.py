@@ -12,7 +12,7 @@ For a database seeded by `attendee-gateway seed --attendees N` (one account). Wi
 the account that owns the most attendees. Then, in order:
 
 1. creates the indexes PostGraphile needs (IF NOT EXISTS; see
-   /work/shared/peers/postgraphile/README.md) and runs ANALYZE;
+   ../shared/peers/postgraphile/README.md beside the repository) and runs ANALYZE;
 2. installs the PostGraphile peer once into `--peer-dir` (`npm ci`, cached by the lock
    file's hash) and starts it on a free port over the same database;
 3. starts each gateway variant in turn (`attendee-gateway serve`, one process,
@@ -72,7 +72,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import bench  # noqa: E402  (scripts/bench.py: the wrk driver and the deep-cursor code)
 
-PEER_SOURCE = Path("/work/shared/peers/postgraphile")
+# The peer's set-up, in the shared folder beside the repository (PEER_SOURCE overrides).
+PEER_SOURCE = Path(
+    os.environ.get("PEER_SOURCE")
+    or Path(__file__).resolve().parents[2] / "shared" / "peers" / "postgraphile"
+)
 PEER_FILES = ("package.json", "package-lock.json", "graphile.config.mjs")
 DEFAULT_PEER_DIR = Path.home() / ".cache" / "attendee-gateway" / "postgraphile"
 SHAPES = ("first50", "deep", "nested", "single")
