@@ -155,8 +155,11 @@ async def _listing(level: Level, bound: Any, rt: Runtime, db: RequestDB, lateral
         for row in await db.fetch(sql.page_statement(level, bound, lateral), params):
             grouped[row[parent_pos]].append(row)
         pages = {i: _page(grouped[i], win, bound.fp, key_positions) for i in ids}
+        if sql.counts_in_page(level, bound):
+            for i, page in pages.items():
+                page.total = int(grouped[i][0][-1]) if grouped[i] else 0
     rt.data[level.index] = pages
-    if level.wants_count:
+    if level.wants_count and not sql.counts_in_page(level, bound):
         await _count(level, bound, pages, ids, db)
     if level.wants_has_next:
         await _edge_flags(level, bound, pages, db, next_page=True)

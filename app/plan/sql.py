@@ -110,17 +110,33 @@ def _page(level: Level, bound: Any, lateral: bool) -> Any:
         )
     parent_col = table.c[parent]
     rank = sa.func.row_number().over(partition_by=parent_col, order_by=order)
+    extra = [rank.label("_rank")]
+    if counts_in_page(level, bound):
+        extra.append(sa.func.count().over(partition_by=parent_col).label("_total"))
     inner = (
-        sa.select(*[table.c[name] for name in own], rank.label("_rank"))
+        sa.select(*[table.c[name] for name in own], *extra)
         .where(parent_col.in_(sa.bindparam("parents", expanding=True)), *terms)
         .subquery("page")
     )
     joined, selectables = _from(level, inner, lateral)
+    columns = _columns(level, selectables)
+    if counts_in_page(level, bound):
+        columns.append(inner.c._total)  # last: not one of the level's positions
     return (
-        sa.select(*_columns(level, selectables))
+        sa.select(*columns)
         .select_from(joined)
         .where(inner.c._rank <= limit)
         .order_by(inner.c[parent], inner.c._rank)
+    )
+
+
+def counts_in_page(level: Level, bound: Any) -> bool:
+    """Whether the nested pages' statement also counts each parent's rows (a window
+    count over the same WHERE): when totalCount is selected and no cursor narrows the
+    rows (the count is of the whole list, the page of what lies past the cursor)."""
+    win: pg.Window = bound.win
+    return (
+        level.parent is not None and level.wants_count and win.after is None and win.before is None
     )
 
 
