@@ -98,3 +98,23 @@ async def test_a_body_that_trickles_in_is_cut_off_at_the_deadline(
     assert head.startswith(b"HTTP/1.1 408"), answer
     assert b"did not arrive within 1 s" in payload
     assert 0.8 < took < 3.0
+
+
+async def test_a_process_holds_at_most_max_connections(database_url: str, factory: Factory) -> None:
+    """Idle or slow connections beyond MAX_CONNECTIONS do not queue work: uvicorn answers
+    503 at once, and the process answers again when they go."""
+    tenant = await factory.account()
+    with gateway(database_url, MAX_CONNECTIONS="3") as served:
+        host, port = served.url.removeprefix("http://").split("/")[0].split(":")
+        held = [await asyncio.open_connection(host, int(port)) for _ in range(3)]
+        for _, writer in held:
+            writer.write(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")  # headers never finish
+            await writer.drain()
+        await asyncio.sleep(0.2)
+        crowded, _ = await asyncio.to_thread(post, served.url, tenant.key, OTHER)
+        for _, writer in held:
+            writer.close()
+        await asyncio.sleep(0.2)
+        freed, _ = await asyncio.to_thread(post, served.url, tenant.key, OTHER)
+    assert crowded.status_code == 503
+    assert freed.status_code == 200, freed.text
