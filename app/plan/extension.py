@@ -35,6 +35,7 @@ from app.plan.execute import Arguments, run
 
 logger = logging.getLogger("app.plan")
 PLAN_CACHE_SIZE = 256
+PLANS_PER_DOCUMENT = 16  # plans kept per document and operation (by @skip/@include values)
 STATS: Counter[str] = Counter()  # planned / fallback:<why>, for tests and diagnostics
 
 
@@ -114,6 +115,8 @@ class Planner:
         if plan_key in entry.plans:
             plan = entry.plans[plan_key]
         else:
+            if len(entry.plans) >= PLANS_PER_DOCUMENT:  # 2^n @skip/@include combinations
+                entry.plans.clear()
             plan = entry.plans[plan_key] = compile_plan(
                 schema, entry.fragments, variables, operation
             )
