@@ -55,20 +55,24 @@ class RequestDB:
             if self._closed:
                 raise RuntimeError("the request is over; its database handle is closed")
             self.statements += 1
-            for attempt in (1, 2):
-                if self._conn is None:
-                    self._conn = await self._engine.connect()
-                try:
-                    result = await self._conn.execute(stmt, self._params(params))
-                    return result.all()
-                except DBAPIError as exc:
-                    await self._discard()
-                    if attempt == 2 or not exc.connection_invalidated:
+            try:
+                for attempt in (1, 2):
+                    if self._conn is None:
+                        self._conn = await self._engine.connect()
+                    try:
+                        result = await self._conn.execute(stmt, self._params(params))
+                        return result.all()
+                    except DBAPIError as exc:
+                        await self._discard()
+                        if attempt == 2 or not exc.connection_invalidated:
+                            raise
+                    except BaseException:
+                        await self._discard()  # cancelled or timed out mid-statement
                         raise
-                except BaseException:
-                    await self._discard()  # cancelled or timed out mid-statement
-                    raise
-            raise AssertionError("unreachable")
+                raise AssertionError("unreachable")
+            finally:
+                if self._closed:  # the request ended while this straggler ran
+                    await self._release()
 
     def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None if params is None else {**params, ACCOUNT_PARAM: self.account_id}
@@ -85,8 +89,13 @@ class RequestDB:
                     await conn.close()
 
     async def close(self) -> None:
-        """Give the connection back; a straggling resolver cannot open another one."""
+        """Give the connection back; a straggling resolver cannot open another one, and
+        one still running gives the connection back itself when its statement ends."""
         self._closed = True
+        if not self._lock.locked():
+            await self._release()
+
+    async def _release(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()
