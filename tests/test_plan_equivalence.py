@@ -400,6 +400,13 @@ def documents(w: World) -> list[tuple[str, str, dict[str, Any], bool]]:
             True,
         ),
         ("booking by database id", LOOKUPS.replace("$b: ID!", "$b: ID!"), {}, False),
+        (
+            "aliased lookups of one table",
+            "query($a: ID!, $b: ID!) { x: attendee(id: $a) { id patient { id } } "
+            "y: attendee(id: $b) { notes } z: attendee(id: $a) { arrived } }",
+            {"a": a, "b": str(i["deleted"])},
+            True,
+        ),
         ("page", PAGE, {"first": 2}, True),
         ("page last", PAGE, {"last": 2}, True),
         ("page default size, all states", PAGE, {"filter": {"includeCancelled": True}}, True),

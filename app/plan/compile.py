@@ -97,6 +97,8 @@ class Level:
     kind: tuple[int, Any] | None = None  # a lookup of an interface: (position, Variants.types)
     literal: bool = False  # its arguments use no variables: bound once, then reused
     bound: Any = None  # the binding of literal arguments, once made
+    # A lookup level: every root lookup of its table (one statement, as the loader does).
+    members: list[Member] = field(default_factory=list)
     # Filled by app.plan.sql: statements by shape, built once.
     statements: dict[Any, Any] = field(default_factory=dict)
 
@@ -128,6 +130,16 @@ class Level:
 
 
 @dataclass
+class Member:
+    """One root lookup field (an alias) answered from a lookup level."""
+
+    rule: Lookup
+    field_def: GraphQLField
+    field_node: FieldNode
+    literal: bool
+
+
+@dataclass
 class RootField:
     key: str
     level: Level | None  # None: a constant (__typename)
@@ -154,6 +166,7 @@ class Compiler:
         self.operation = operation
         self.levels: list[Level] = []
         self._children: dict[tuple[Any, ...], Builder] = {}
+        self._lookups: dict[str, Level] = {}
 
     # --- collection -------------------------------------------------------------------
 
@@ -202,8 +215,13 @@ class Compiler:
                 raise Unplannable(name)  # __schema, __type
             rule = rule_of(field_def)
             if isinstance(rule, Lookup):
-                level = self._level(rule, metadata.tables[rule.table], field_def, details)
-                build = self._lookup_output(level, field_def, details)
+                level = self._lookups.get(rule.table)
+                if level is None:
+                    table = metadata.tables[rule.table]
+                    level = self._lookups[rule.table] = self._level(rule, table, field_def, details)
+                node = details[0].node
+                level.members.append(Member(rule, field_def, node, not _has_variables(node)))
+                build = self._lookup_output(level, len(level.members) - 1, field_def, details)
             elif isinstance(rule, Listing) and rule.parent is None:
                 level = self._level(rule, rule.spec.table, field_def, details)
                 build = out.root_connection(
@@ -255,7 +273,7 @@ class Compiler:
     # --- outputs ----------------------------------------------------------------------
 
     def _lookup_output(
-        self, level: Level, field_def: GraphQLField, details: list[FieldDetails]
+        self, level: Level, member: int, field_def: GraphQLField, details: list[FieldDetails]
     ) -> Builder:
         node_type = field_def.type
         if isinstance(node_type, GraphQLNonNull):
@@ -267,7 +285,7 @@ class Compiler:
         index = level.index
 
         def lookup(row: Any, rt: Any) -> Any:
-            found = rt.data[index]
+            found = rt.data[index][member]
             return None if found is None else node(found, rt)
 
         return lookup

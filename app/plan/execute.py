@@ -46,15 +46,17 @@ class Arguments:
         self.scalar_registry = scalar_registry
         self.config = config
 
-    def of(self, level: Level, variables: VariableValues) -> dict[str, Any]:
-        raw = get_argument_values(level.field_def, level.field_node, variables)
-        strawberry_field = level.field_def.extensions[DEFINITION]
+    def of(self, field_def: Any, field_node: Any, variables: VariableValues) -> dict[str, Any]:
+        raw = get_argument_values(field_def, field_node, variables)
+        strawberry_field = field_def.extensions[DEFINITION]
         return convert_arguments(raw, strawberry_field.arguments, self.scalar_registry, self.config)
 
 
-def bind(level: Level, kwargs: dict[str, Any], settings: Any) -> Any:
+def bind(level: Level, variables: VariableValues, settings: Any, arguments: Arguments) -> Any:
+    """A listing's Bound, or a lookup level's (type, database id) per member."""
     try:
         if isinstance(level.rule, Listing):
+            kwargs = arguments.of(level.field_def, level.field_node, variables)
             return level.rule.spec.bind(
                 settings,
                 filter_input=kwargs.get("filter"),
@@ -64,7 +66,10 @@ def bind(level: Level, kwargs: dict[str, Any], settings: Any) -> Any:
                 last=kwargs.get("last"),
                 before=kwargs.get("before"),
             )
-        return lookup_key(kwargs["id"], level.rule.types)
+        return [
+            lookup_key(arguments.of(m.field_def, m.field_node, variables)["id"], m.rule.types)
+            for m in level.members
+        ]
     except Exception as exc:  # GraphQLError, InvalidIdError: the ordinary path's errors
         raise BindError(str(exc)) from None
 
@@ -74,8 +79,8 @@ def _bound(level: Level, variables: VariableValues, settings: Any, arguments: Ar
     ordinary path refuses raises every time: it is never stored)."""
     if level.bound is not None:
         return level.bound
-    made = bind(level, arguments.of(level, variables), settings)
-    if level.literal:
+    made = bind(level, variables, settings, arguments)
+    if level.literal and all(m.literal for m in level.members):
         level.bound = made
     return made
 
@@ -106,16 +111,22 @@ async def run(
 
 
 async def _lookup(
-    level: Level, key: tuple[str | None, int], rt: Runtime, db: RequestDB, lateral: bool
+    level: Level, keys: list[tuple[str | None, int]], rt: Runtime, db: RequestDB, lateral: bool
 ) -> None:
-    type_name, database_id = key
-    rows = await db.fetch(sql.lookup_statement(level, lateral), {"id": database_id})
-    row = rows[0] if rows else None
-    if row is not None and type_name is not None and level.kind is not None:
-        kind_pos, types = level.kind
-        if types.get(row[kind_pos]) != type_name:  # a global id of the other kind
-            row = None
-    rt.data[level.index] = row
+    """Every root lookup of one table in one statement (as the ordinary path's loader)."""
+    ids = list(dict.fromkeys(database_id for _, database_id in keys))
+    rows = await db.fetch(sql.lookup_statement(level, lateral), {"ids": ids})
+    id_pos = level.positions[(0, "id")]
+    by_id = {row[id_pos]: row for row in rows}
+    found = []
+    for type_name, database_id in keys:
+        row = by_id.get(database_id)
+        if row is not None and type_name is not None and level.kind is not None:
+            kind_pos, types = level.kind
+            if types.get(row[kind_pos]) != type_name:  # a global id of the other kind
+                row = None
+        found.append(row)
+    rt.data[level.index] = found
 
 
 def _parent_ids(level: Level, rt: Runtime) -> list[int]:
@@ -128,7 +139,7 @@ def _parent_ids(level: Level, rt: Runtime) -> list[int]:
     if isinstance(parent.rule, Listing):
         ids = [row[pos] for page in found.values() for row in page.rows]
     else:
-        ids = [found[pos]]
+        ids = [row[pos] for row in found if row is not None]
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 

@@ -159,7 +159,7 @@ def _count(level: Level, bound: Any) -> Any:
 
 
 def lookup_statement(level: Level, lateral: bool) -> Any:
-    """One row by id (with its joins)."""
+    """The rows of the level's lookups, by id (with their joins)."""
 
     def build() -> Any:
         joined, selectables = _from(level, level.table, lateral)
@@ -168,7 +168,7 @@ def lookup_statement(level: Level, lateral: bool) -> Any:
             .select_from(joined)
             .where(
                 RequestDB.in_account(level.table),
-                level.table.c.id == sa.bindparam("id", type_=level.table.c.id.type),
+                level.table.c.id.in_(sa.bindparam("ids", expanding=True)),
             )
         )
 
