@@ -39,6 +39,7 @@ from app.faults import (
     unavailable_body,
 )
 from app.keycache import KeyCache
+from app.health import Readiness, healthz
 from app.ratelimit import RateLimiter
 from app.schema import build_schema
 
@@ -386,6 +387,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+            Route("/healthz", healthz, methods=["GET"]),
+            Route(
+                "/readyz", Readiness(database.read, settings.database_url).check, methods=["GET"]
+            ),
     app.state.database = database
     app.state.keys = endpoint.keys
     return app
