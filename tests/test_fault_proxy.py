@@ -32,6 +32,7 @@ from tests.conftest import _pg_admin, _pg_url
 from tests.factories import Factory, Tenant
 from tests.faultproxy import FaultProxy
 from tests.gateway_process import Gateway, gateway
+from tests.helpers_app import serving
 
 QUERY = "query Page { attendees(first: 3) { nodes { id } } }"
 CREATE = """mutation Create($input: CreatePatientInput!) {
@@ -246,3 +247,18 @@ async def add_key(database: str, account_id: int, key: str) -> None:
         await Factory(db).insert("api_key", account_id=account_id, key_hash=hash_api_key(key))
     finally:
         await db.dispose()
+
+
+async def test_readyz_follows_the_database_link(proxy: FaultProxy, pg_database: str) -> None:
+    settings = Settings(database_url=through(proxy, pg_database))
+    async with serving(settings) as served, served.http() as http:
+        assert (await http.get("/readyz")).status_code == 200
+        proxy.cut()
+        try:
+            down = await http.get("/readyz")
+        finally:
+            proxy.restore()
+        back = await http.get("/readyz")
+    assert down.status_code == 503
+    assert down.json() == {"status": "unavailable", "reason": "the database does not answer"}
+    assert back.status_code == 200
