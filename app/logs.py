@@ -1,9 +1,12 @@
-"""A logging filter that keeps exception text (SQL, parameters, values) out of the log."""
+"""Log output: a filter that keeps exception text (SQL, parameters, values) out of the
+log, and the JSON lines of LOG_FORMAT=json."""
 
 from __future__ import annotations
 
 import logging
 import traceback
+
+import orjson
 
 
 class NoExceptionText(logging.Filter):
@@ -20,3 +23,22 @@ class NoExceptionText(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, process, and the record's own fields
+    (the request line's method, status, ...) or else its message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, object] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            data.update(fields)
+        else:
+            data["message"] = record.getMessage()
+        return orjson.dumps(data, default=str).decode()
