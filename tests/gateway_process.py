@@ -25,6 +25,7 @@ COMMAND = Path(sys.executable).parent / "attendee-gateway"
 class Gateway:
     url: str  # the /graphql URL
     _log: IO[str]
+    process: subprocess.Popen[bytes]
 
     def log(self) -> str:
         """Everything the server wrote so far (stdout and stderr)."""
@@ -45,7 +46,7 @@ def gateway(database_url: str, *, workers: int = 1, **settings: str) -> Iterator
         tempfile.TemporaryFile(mode="w+") as log,
         subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) as proc,
     ):
-        served = Gateway(url, log)
+        served = Gateway(url, log, proc)
         try:
             deadline = time.monotonic() + 30
             while served.log().count("Application startup complete") < workers:
