@@ -401,6 +401,16 @@ def documents(w: World) -> list[tuple[str, str, dict[str, Any], bool]]:
         ),
         ("booking by database id", LOOKUPS.replace("$b: ID!", "$b: ID!"), {}, False),
         (
+            "a chain of 13 interface-typed relations",
+            "query($id: ID!) { booking(id: $id) { "
+            + "repeatedFrom { " * 13
+            + "id"
+            + " }" * 13
+            + " } }",
+            {"id": str(i["repeat"])},
+            True,
+        ),
+        (
             "aliased lookups of one table",
             "query($a: ID!, $b: ID!) { x: attendee(id: $a) { id patient { id } } "
             "y: attendee(id: $b) { notes } z: attendee(id: $a) { arrived } }",

@@ -167,6 +167,7 @@ class Compiler:
         self.levels: list[Level] = []
         self._children: dict[tuple[Any, ...], Builder] = {}
         self._lookups: dict[str, Level] = {}
+        self._nodes: dict[tuple[Any, ...], Builder] = {}
 
     # --- collection -------------------------------------------------------------------
 
@@ -363,7 +364,20 @@ class Compiler:
 
     def _node(self, level: Level, source: int, type_: Any, details: list[FieldDetails]) -> Any:
         """The builder of an object (or interface) selection on a source's row; raises
-        out.NeedsFallback at run time where graphql-core would report an error."""
+        out.NeedsFallback at run time where graphql-core would report an error.
+
+        Memoised: the concrete types of an interface share the relations selected on it
+        (one joined source each), so without it a chain of n interface-typed relations
+        would be compiled 2^n times."""
+        key = (level.index, source, str(type_), tuple(id(d.node) for d in details))
+        found = self._nodes.get(key)
+        if found is None:
+            found = self._nodes[key] = self._node_uncached(level, source, type_, details)
+        return found
+
+    def _node_uncached(
+        self, level: Level, source: int, type_: Any, details: list[FieldDetails]
+    ) -> Any:
         nonnull = isinstance(type_, GraphQLNonNull)
         named = type_.of_type if nonnull else type_
         if isinstance(named, GraphQLUnionType):
