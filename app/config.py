@@ -81,6 +81,8 @@ class Settings:
     redis_url: str | None = None
     persisted_documents_path: str | None = None
     trusted_documents_only: bool = False
+    # GET /metrics in Prometheus text format (§8); off unless METRICS=true.
+    metrics: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -115,4 +117,5 @@ def load_settings(env_file: Path | None = None) -> Settings:
         redis_url=os.environ.get("REDIS_URL") or None,
         persisted_documents_path=os.environ.get("PERSISTED_DOCUMENTS_PATH") or None,
         trusted_documents_only=_bool("TRUSTED_DOCUMENTS_ONLY", False),
+        metrics=_bool("METRICS", False),
     )

@@ -39,6 +39,7 @@ from app.faults import (
     unavailable_body,
 )
 from app.keycache import KeyCache
+from app.metrics import Metrics
 from app.health import Readiness, healthz
 from app.ratelimit import RateLimiter
 from app.schema import build_schema
@@ -180,6 +181,7 @@ class GraphQLEndpoint:
             settings.database_url, connect_timeout=settings.db_connect_timeout_seconds
         )
         self._pending: set[asyncio.Task[None]] = set()  # handlers cut off by the deadline
+        self.metrics = Metrics(database, self.view.schema) if settings.metrics else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -242,6 +244,9 @@ class GraphQLEndpoint:
                 db.statements,
                 ",".join(log.error_ids) or "-",
             )
+            if self.metrics is not None:
+                seconds = time.perf_counter() - started
+                self.metrics.observe(request.scope, log, status, seconds, db.statements)
 
     async def _handle(self, request: Request, db: RequestDB, log: RequestLog, send: Send) -> None:
         """Body size, then the API key, then the rate limit, then GraphQL."""
@@ -261,6 +266,8 @@ class GraphQLEndpoint:
         log.phase = "ratelimit"
         verdict = await self.limiter.check(key_id)
         if not verdict.allowed:
+            if self.metrics is not None:
+                self.metrics.rate_limited()
             headers = {
                 "Retry-After": str(verdict.retry_after),
                 "X-RateLimit-Reset": str(verdict.reset_at),
@@ -382,6 +389,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
+            *([Route("/metrics", Metrics.endpoint, methods=["GET"])] if settings.metrics else []),
             # GraphiQL's own assets, so the page works without internet access.
             Mount("/graphiql", GZipMiddleware(StaticFiles(directory=STATIC / "graphiql"))),
         ],
