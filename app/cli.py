@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -81,9 +85,21 @@ LOG_CONFIG: dict[str, Any] = {
 }
 
 
+def _metrics_directory(settings: Settings) -> None:
+    """METRICS=true: prometheus-client's multiprocess mode. Every worker writes its series
+    to files in this directory and a scrape answered by any worker reads them all. A fresh
+    directory per run (the counters start at zero), removed when serve exits; it must be
+    in the environment before anything imports prometheus-client."""
+    if settings.metrics:
+        directory = tempfile.mkdtemp(prefix="attendee-gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    _metrics_directory(settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
