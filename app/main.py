@@ -24,6 +24,7 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from app import tracing
 from app.auth import authenticate, key_from_authorization
 from app.config import Settings, load_settings
 from app.context import Context, RequestDB, RequestLog
@@ -189,6 +190,7 @@ class GraphQLEndpoint:
             await self.view(scope, receive, send)
             return
         started = time.perf_counter()
+        span = tracing.start_request(request.method, request.url.path, request.headers)  # None: off
         db = RequestDB(self.database.read, account_id=0)
         log = RequestLog()
         status = 0
@@ -215,7 +217,7 @@ class GraphQLEndpoint:
             finally:
                 await db.close()
 
-        task = asyncio.create_task(handle())
+        task = asyncio.create_task(handle(), context=tracing.request_context(span))
         try:
             # shield: on the deadline the request is answered at once, and the handler is
             # cancelled to finish its clean-up (bounded by the database deadlines) alone.
@@ -233,6 +235,7 @@ class GraphQLEndpoint:
                 late = True
                 status = await self._fault(exc, request, log, send)
         finally:
+            tracing.end_request(span, status, log, db.statements)
             logger.info(
                 "method=%s path=%s status=%s duration_ms=%.1f operation=%s account=%s statements=%d error_ids=%s",
                 request.method,
@@ -380,7 +383,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # garbage collector from scanning them again at every collection of a request's
         # objects (with a large body, that scan was most of the time spent).
         gc.freeze()
+        tracing.start(database)  # when OTEL_EXPORTER_OTLP_ENDPOINT is set
         yield
+        tracing.stop()
         await endpoint.keys.close()
         await endpoint.limiter.close()
         await database.dispose()

@@ -25,6 +25,8 @@ from app.graphql.mutations.patients import PatientMutations
 from app.graphql.query import Query
 from app.limits import connection_fields, limit_extensions
 from app.plan.extension import planned_extensions
+from app.tracing import ResolverSpans
+from app.tracing import configured as tracing_configured
 
 DOCUMENT_CACHE_SIZE = 512
 SUGGESTION = re.compile(r" Did you mean [^?]*\?")
@@ -75,6 +77,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
         extensions=[
             *([] if settings.introspection else [DisableIntrospection]),
             OperationName,
+            *([ResolverSpans] if tracing_configured() else []),  # OTEL_EXPORTER_OTLP_ENDPOINT
             *limit_extensions(settings, connections),
             *planned_extensions(settings.execution),  # after the limits: they refuse first
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),

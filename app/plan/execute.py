@@ -18,6 +18,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types.arguments import convert_arguments
 
 from app import pagination as pg
+from app import tracing
 from app.context import RequestDB
 from app.ids import lookup_key
 from app.plan import sql
@@ -100,10 +101,11 @@ async def run(
     rt = Runtime(len(plan.levels))
     lateral = not settings.is_sqlite
     for level in plan.levels:  # parents come before their children
-        if isinstance(level.rule, Listing):
-            await _listing(level, bound[level.index], rt, db, lateral)
-        else:
-            await _lookup(level, bound[level.index], rt, db, lateral)
+        with tracing.plan_level(level):  # a span when tracing is on
+            if isinstance(level.rule, Listing):
+                await _listing(level, bound[level.index], rt, db, lateral)
+            else:
+                await _lookup(level, bound[level.index], rt, db, lateral)
     try:
         return {root.key: root.build(None, rt) for root in plan.roots}
     except NeedsFallback:
