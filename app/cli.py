@@ -96,14 +96,47 @@ def _metrics_directory(settings: Settings) -> None:
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
+def _demo_key_file(path: str, host: str, settings: Settings) -> str:
+    """--demo-key-file: on a loopback host only, and only seed-demo's own key."""
+    from app.demo import demo_key_problem, is_loopback, read_key
+
+    if not is_loopback(host):
+        raise CliError(
+            f"--demo-key-file puts the demo API key into the GraphiQL page, so serve refuses it "
+            f"on {host}: use it only on 127.0.0.1, ::1 or localhost",
+            code=2,
+        )
+    try:
+        key = read_key(path)
+    except OSError as error:
+        raise CliError(f"--demo-key-file: cannot read {path}: {error.strerror}", code=2) from None
+
+    async def check(db: Database) -> str | None:
+        async with db.read.connect() as conn:
+            return await demo_key_problem(conn, key)
+
+    problem = _with_db(settings, check) if key else "the file is empty"
+    if problem is not None:
+        raise CliError(f"--demo-key-file {path}: {problem}", code=2)
+    return str(Path(path).resolve())
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from app.demo import DEMO_KEY_FILE_ENV
+
+    host = args.host or settings.host
+    # The server processes learn the key's file from the environment (never the key itself);
+    # without the option no page carries a key, whatever the calling shell had set.
+    os.environ.pop(DEMO_KEY_FILE_ENV, None)
+    if args.demo_key_file is not None:
+        os.environ[DEMO_KEY_FILE_ENV] = _demo_key_file(args.demo_key_file, host, settings)
     _metrics_directory(settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=args.host or settings.host,
+        host=host,
         port=args.port or settings.port,
         workers=args.workers,
         access_log=False,  # it would log GET query strings, which can hold patient data
@@ -250,6 +283,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=_positive, help="port (default: PORT or 8000)")
     serve.add_argument("--workers", type=_positive, default=1, help="worker processes")
+    serve.add_argument(
+        "--demo-key-file",
+        metavar="PATH",
+        help="local demo only (scripts/run): GraphiQL opens with the demo key in this file; "
+        "refused unless the host is loopback",
+    )
     serve.set_defaults(run=_serve)
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         run=_migrate

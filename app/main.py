@@ -29,6 +29,7 @@ from app.auth import authenticate, key_from_authorization
 from app.config import Settings, load_settings
 from app.context import Context, RequestDB, RequestLog
 from app.db import Database, create_database
+from app.demo import key_from_environment, page_with_key
 from app.documents import DocumentError, TrustedDocuments
 from app.errors import masked_error
 from app.faults import (
@@ -61,9 +62,13 @@ class GraphQLView(GraphQL):
         super().__init__(build_schema(settings), graphql_ide="graphiql")
         self.database = database
         self.settings = settings
+        # Set only by `serve --demo-key-file` on a loopback address (app/demo.py).
+        self.demo_key = key_from_environment()
 
     async def render_graphql_ide(self, request: Any) -> HTMLResponse:
-        return HTMLResponse(GRAPHIQL_PAGE)
+        client = request.client.host if request.client else None
+        page = page_with_key(GRAPHIQL_PAGE, self.demo_key, client)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     async def get_context(self, request: Any, response: Any) -> Any:
         db: RequestDB | None = request.scope.get("gateway.db")

@@ -1,13 +1,20 @@
 /**
  * GraphiQL in a real browser: opens the gateway's /graphql page in headless Chromium (Debian's
  * package, driven by playwright-core), with every request that does not go to the gateway's
- * own host aborted, so the page must work without internet access. Types the API key into the
- * Headers editor the way a developer does, runs the default query with the run button, waits
- * for the result pane, checks it shows `expect`, and saves a screenshot. Run by
+ * own host aborted, so the page must work without internet access. Run by
  * tests/test_graphiql_browser.py:
  *
  *   node browser/graphiql.mjs '{"url": ..., "key": ..., "expect": ..., "screenshot": ...,
  *                              "executablePath": "/usr/bin/chromium"}'
+ *
+ * With "key", the page is opened the way a developer with a key does: it reads the hint the
+ * page shows without a key, pastes the key into the Headers editor (no reload) and waits for
+ * the schema, then runs the first tab with the run button. Without "key" (the demo page,
+ * which carries its own key) nothing is typed: the first tab runs on Ctrl-Enter alone. Both
+ * then open the documentation explorer and the GraphiQL Explorer plugin, check that they
+ * show the schema, and save a screenshot.
+ *
+ * "hintScreenshot" also saves the page as it first opened (before any key was pasted).
  *
  * Prints one JSON report on stdout.
  */
@@ -24,9 +31,17 @@ const userDataDir = mkdtempSync(join(tmpdir(), 'graphiql-chromium-'));
 const blocked = [];
 const requested = [];
 const consoleErrors = [];
+const introspections = []; // the status of every schema request the page made
 let context;
 let page;
 let step = 'launch';
+
+const editorText = (selector) =>
+  page.locator(selector).evaluate((el) => el.CodeMirror.getValue());
+const QUERY_EDITOR = '.graphiql-query-editor .CodeMirror';
+const HEADERS_EDITOR = '.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror';
+const RESULT = '.result-window .CodeMirror';
+
 try {
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: config.executablePath ?? '/usr/bin/chromium',
@@ -62,49 +77,97 @@ try {
     if (message.type() === 'error') consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  page.on('response', (response) => {
+    if ((response.request().postData() ?? '').includes('IntrospectionQuery')) {
+      introspections.push(response.status());
+    }
+  });
 
   step = 'open /graphql';
-  await page.goto(config.url, { waitUntil: 'load' });
-  await page.locator('.graphiql-container .graphiql-query-editor .CodeMirror').waitFor();
+  const response = await page.goto(config.url, { waitUntil: 'load' });
+  const html = await response.text();
+  await page.locator(QUERY_EDITOR).waitFor();
+  // Let the page settle: a schema request, if it made one, has had time to fail.
+  await page.waitForTimeout(1000);
+  const hint = page.locator('#gateway-hint');
+  const hintBefore = (await hint.count()) ? await hint.innerText() : null;
+  const resultBefore = await editorText(RESULT);
+  const introspectionsBefore = [...introspections];
+  if (config.hintScreenshot) await page.screenshot({ path: config.hintScreenshot });
 
-  step = 'type the API key into the Headers editor';
-  const headersTab = page.getByRole('button', { name: 'Headers', exact: true });
-  if ((await headersTab.getAttribute('aria-selected')) !== 'true') await headersTab.click();
-  const headersEditor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
-  await headersEditor.click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('Delete');
-  // insertText, not per-key typing: CodeMirror would auto-close the braces and quotes.
-  await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${config.key}` }, null, 2));
-  const headersText = await headersEditor.evaluate((el) => el.CodeMirror.getValue());
+  if (config.key) {
+    step = 'paste the API key into the Headers editor';
+    const headersTab = page.getByRole('button', { name: 'Headers', exact: true });
+    if ((await headersTab.getAttribute('aria-selected')) !== 'true') await headersTab.click();
+    const headersEditor = page.locator(HEADERS_EDITOR);
+    await headersEditor.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    // insertText, not per-key typing: CodeMirror would auto-close the braces and quotes.
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${config.key}` }, null, 2));
+    step = 'wait for the hint to go and the schema to load (no reload)';
+    await hint.waitFor({ state: 'detached' });
+  }
 
-  step = 'keep the default query and run it';
-  const queryText = await page
-    .locator('.graphiql-query-editor .CodeMirror')
-    .evaluate((el) => el.CodeMirror.getValue());
-  await page.locator('button.graphiql-execute-button').click();
+  step = 'read the headers and the first tab';
+  // Variables and Headers, whichever is shown (the demo opens on Variables): their models.
+  const [variablesText, headersText] = await page.evaluate(() =>
+    [...document.querySelectorAll('.graphiql-editor-tool .graphiql-editor .CodeMirror')].map((el) =>
+      el.CodeMirror.getValue(),
+    ),
+  );
+  const queryText = await editorText(QUERY_EDITOR);
+  const tabs = await page.locator('.graphiql-tab').allInnerTexts();
+
+  step = config.key ? 'run the first tab with the run button' : 'run the first tab with Ctrl-Enter';
+  if (config.key) await page.locator('button.graphiql-execute-button').click();
+  else await page.keyboard.press('Control+Enter');
 
   step = 'wait for the result pane';
   await page.waitForFunction(
-    () => document.querySelector('.result-window .CodeMirror')?.CodeMirror.getValue().trim().startsWith('{'),
-    null,
+    (sel) => document.querySelector(sel)?.CodeMirror.getValue().trim().startsWith('{'),
+    RESULT,
     { timeout },
   );
-  const resultText = await page
-    .locator('.result-window .CodeMirror')
-    .evaluate((el) => el.CodeMirror.getValue());
+  const resultText = await editorText(RESULT);
   // What a person sees: the text is in the pane's rendered lines, not only in the editor model.
   const shown = await page.locator('.result-window').innerText();
+
+  step = 'open the documentation explorer';
+  await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+  const docs = page.locator('.graphiql-doc-explorer');
+  await docs.getByText('Query', { exact: true }).first().click();
+  await docs.locator('.graphiql-doc-explorer-field-name', { hasText: 'bookings' }).first().waitFor();
+  const docsText = await docs.innerText();
+
+  step = 'open the GraphiQL Explorer plugin';
+  await page.getByRole('button', { name: 'Show GraphiQL Explorer' }).click();
+  const explorer = page.locator('.graphiql-explorer-root');
+  await explorer.getByText('bookings', { exact: true }).first().waitFor();
+  const explorerText = await explorer.innerText();
+  await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+  await page.evaluate(() => {
+    for (const el of document.querySelectorAll('.graphiql-plugin, .graphiql-doc-explorer-content')) el.scrollTop = 0;
+  });
 
   step = 'screenshot';
   await page.screenshot({ path: config.screenshot });
   process.stdout.write(
     `${JSON.stringify({
       ok: true,
+      html,
+      hintBefore,
+      resultBefore,
+      introspectionsBefore,
+      introspections,
+      tabs,
       headersText,
       queryText,
+      variablesText,
       result: JSON.parse(resultText),
-      showsExpected: shown.includes(config.expect),
+      showsExpected: config.expect ? shown.includes(config.expect) : null,
+      docsText,
+      explorerText,
       blocked,
       requested,
       consoleErrors,
@@ -114,7 +177,7 @@ try {
   // What the browser showed when it went wrong, for the CI artifacts.
   await page?.screenshot({ path: config.screenshot }).catch(() => {});
   process.stdout.write(
-    `${JSON.stringify({ ok: false, step, error: String(error), blocked, requested, consoleErrors })}\n`,
+    `${JSON.stringify({ ok: false, step, error: String(error), blocked, requested, consoleErrors, introspections })}\n`,
   );
   process.exitCode = 1;
 } finally {
