@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import copy
 import os
 import shutil
 import sys
@@ -65,7 +66,8 @@ LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+        "json": {"()": "app.logs.JsonLines"},
     },
     # Library loggers (SQLAlchemy's pool, asyncio) may attach exceptions whose text holds
     # SQL and parameters: the filter logs their type instead.
@@ -83,17 +85,6 @@ LOG_CONFIG: dict[str, Any] = {
         "app": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
     },
 }
-
-
-def _metrics_directory(settings: Settings) -> None:
-    """METRICS=true: prometheus-client's multiprocess mode. Every worker writes its series
-    to files in this directory and a scrape answered by any worker reads them all. A fresh
-    directory per run (the counters start at zero), removed when serve exits; it must be
-    in the environment before anything imports prometheus-client."""
-    if settings.metrics:
-        directory = tempfile.mkdtemp(prefix="attendee-gateway-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-        atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
 def _demo_key_file(path: str, host: str, settings: Settings) -> str:
@@ -121,6 +112,17 @@ def _demo_key_file(path: str, host: str, settings: Settings) -> str:
     return str(Path(path).resolve())
 
 
+def _metrics_directory(settings: Settings) -> None:
+    """METRICS=true: prometheus-client's multiprocess mode. Every worker writes its series
+    to files in this directory and a scrape answered by any worker reads them all. A fresh
+    directory per run (the counters start at zero), removed when serve exits; it must be
+    in the environment before anything imports prometheus-client."""
+    if settings.metrics:
+        directory = tempfile.mkdtemp(prefix="attendee-gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
@@ -132,6 +134,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     os.environ.pop(DEMO_KEY_FILE_ENV, None)
     if args.demo_key_file is not None:
         os.environ[DEMO_KEY_FILE_ENV] = _demo_key_file(args.demo_key_file, host, settings)
+    log_config = copy.deepcopy(LOG_CONFIG)
+    log_config["handlers"]["stderr"]["formatter"] = settings.log_format
     _metrics_directory(settings)
     uvicorn.run(
         "app.main:create_app",
@@ -140,11 +144,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port or settings.port,
         workers=args.workers,
         access_log=False,  # it would log GET query strings, which can hold patient data
-        log_config=LOG_CONFIG,
+        log_config=log_config,
         # What slow or hostile clients can hold in one process (README: Reliability).
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=settings.keep_alive_seconds,
         h11_max_incomplete_event_size=16 * 1024,  # request line and headers
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
 
 

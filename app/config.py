@@ -71,6 +71,9 @@ class Settings:
     # What one server process lets HTTP clients hold (uvicorn's own limits).
     max_connections: int = 1000
     keep_alive_seconds: int = 5
+    # On SIGTERM, requests in flight get this long to finish before the process exits.
+    shutdown_grace_seconds: float = 15.0
+    log_format: str = "plain"  # or "json": one JSON object per line
     max_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -107,6 +110,8 @@ def load_settings(env_file: Path | None = None) -> Settings:
         request_timeout_seconds=_seconds("REQUEST_TIMEOUT_SECONDS", 10.0),
         max_connections=_int("MAX_CONNECTIONS", 1000),
         keep_alive_seconds=_int("KEEP_ALIVE_SECONDS", 5),
+        shutdown_grace_seconds=_seconds("SHUTDOWN_GRACE_SECONDS", 15.0),
+        log_format=_choice("LOG_FORMAT", ("plain", "json"), "plain"),
         max_depth=_int("MAX_DEPTH", 15),
         max_aliases=_int("MAX_ALIASES", 30),
         max_tokens=_int("MAX_TOKENS", 5000),

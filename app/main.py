@@ -40,9 +40,9 @@ from app.faults import (
     new_error_id,
     unavailable_body,
 )
+from app.health import Readiness, healthz
 from app.keycache import KeyCache
 from app.metrics import Metrics
-from app.health import Readiness, healthz
 from app.ratelimit import RateLimiter
 from app.schema import build_schema
 
@@ -50,6 +50,10 @@ logger = logging.getLogger("app.requests")
 STATIC = Path(__file__).parent / "static"
 GRAPHIQL_PAGE = (STATIC / "graphiql.html").read_text(encoding="utf-8")
 STATEMENTS_HEADER = b"x-sql-statements"
+REQUEST_LINE = (
+    "method=%s path=%s status=%s duration_ms=%.1f operation=%s account=%s statements=%d "
+    "error_ids=%s"
+)
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 UNAUTHORIZED_MESSAGE = "Missing or invalid API key: send `Authorization: Bearer <key>`."
 AUTHENTICATE = 'Bearer realm="attendee-gateway", Basic realm="attendee-gateway"'
@@ -241,17 +245,17 @@ class GraphQLEndpoint:
                 status = await self._fault(exc, request, log, send)
         finally:
             tracing.end_request(span, status, log, db.statements)
-            logger.info(
-                "method=%s path=%s status=%s duration_ms=%.1f operation=%s account=%s statements=%d error_ids=%s",
-                request.method,
-                request.url.path,
-                status,
-                (time.perf_counter() - started) * 1000,
-                log.operation or "-",
-                db.account_id or "-",
-                db.statements,
-                ",".join(log.error_ids) or "-",
-            )
+            line = {  # the request log line; LOG_FORMAT=json writes these as one object
+                "method": request.method,
+                "path": request.url.path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "operation": log.operation or "-",
+                "account": db.account_id or "-",
+                "statements": db.statements,
+                "error_ids": ",".join(log.error_ids) or "-",
+            }
+            logger.info(REQUEST_LINE, *line.values(), extra={"fields": line})
             if self.metrics is not None:
                 seconds = time.perf_counter() - started
                 self.metrics.observe(request.scope, log, status, seconds, db.statements)
@@ -400,15 +404,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             *([Route("/metrics", Metrics.endpoint, methods=["GET"])] if settings.metrics else []),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route(
+                "/readyz", Readiness(database.read, settings.database_url).check, methods=["GET"]
+            ),
             # GraphiQL's own assets, so the page works without internet access.
             Mount("/graphiql", GZipMiddleware(StaticFiles(directory=STATIC / "graphiql"))),
         ],
         lifespan=lifespan,
     )
-            Route("/healthz", healthz, methods=["GET"]),
-            Route(
-                "/readyz", Readiness(database.read, settings.database_url).check, methods=["GET"]
-            ),
     app.state.database = database
     app.state.keys = endpoint.keys
     return app
