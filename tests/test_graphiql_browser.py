@@ -218,6 +218,7 @@ async def test_graphiql_without_a_key_says_where_to_paste_it(
     assert report["introspectionsBefore"] == []
     # Pasting the key loaded the schema without a reload: one introspection, answered.
     assert report["introspections"] == [200], report["introspections"]
+    assert report["navigations"] == 1
     assert all(EXPLORER_LIST_NOTICE in e for e in report["consoleErrors"]), report["consoleErrors"]
     assert tenant.key in report["headersText"]
     result = report["result"]

@@ -77,6 +77,10 @@ try {
     if (message.type() === 'error') consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  let navigations = 0; // page loads: the key must work without a reload
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) navigations += 1;
+  });
   page.on('response', (response) => {
     if ((response.request().postData() ?? '').includes('IntrospectionQuery')) {
       introspections.push(response.status());
@@ -168,6 +172,7 @@ try {
       showsExpected: config.expect ? shown.includes(config.expect) : null,
       docsText,
       explorerText,
+      navigations,
       blocked,
       requested,
       consoleErrors,
