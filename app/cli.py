@@ -87,9 +87,9 @@ LOG_CONFIG: dict[str, Any] = {
 }
 
 
-def _demo_key_file(path: str, host: str, settings: Settings) -> str:
+def _demo_key_file(path: str, host: str, settings: Settings) -> dict[str, str]:
     """--demo-key-file: on a loopback host only, and only seed-demo's own key."""
-    from app.demo import demo_key_problem, is_loopback, read_key
+    from app.demo import demo_key_problem, is_loopback, read_key, serve_environment
 
     if not is_loopback(host):
         raise CliError(
@@ -109,7 +109,7 @@ def _demo_key_file(path: str, host: str, settings: Settings) -> str:
     problem = _with_db(settings, check) if key else "the file is empty"
     if problem is not None:
         raise CliError(f"--demo-key-file {path}: {problem}", code=2)
-    return str(Path(path).resolve())
+    return serve_environment(path, key)
 
 
 def _metrics_directory(settings: Settings) -> None:
@@ -126,14 +126,15 @@ def _metrics_directory(settings: Settings) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    from app.demo import DEMO_KEY_FILE_ENV
+    from app.demo import DEMO_ENVIRONMENT
 
     host = args.host or settings.host
     # The server processes learn the key's file from the environment (never the key itself);
     # without the option no page carries a key, whatever the calling shell had set.
-    os.environ.pop(DEMO_KEY_FILE_ENV, None)
+    for name in DEMO_ENVIRONMENT:
+        os.environ.pop(name, None)
     if args.demo_key_file is not None:
-        os.environ[DEMO_KEY_FILE_ENV] = _demo_key_file(args.demo_key_file, host, settings)
+        os.environ.update(_demo_key_file(args.demo_key_file, host, settings))
     log_config = copy.deepcopy(LOG_CONFIG)
     log_config["handlers"]["stderr"]["formatter"] = settings.log_format
     _metrics_directory(settings)

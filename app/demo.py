@@ -2,10 +2,11 @@
 
 `attendee-gateway serve --demo-key-file PATH` (what scripts/run passes) checks that it
 listens on a loopback address and that the key in PATH is the demo clinic's own key, then
-names the file to the server processes in DEMO_KEY_FILE_ENV (a path, never the key: the
-key is in no command line and no process environment). Each process reads the key once;
-the GraphiQL page served to a loopback client carries it. Without the option the page
-carries no key at all.
+names the file to the server processes in DEMO_KEY_FILE_ENV, with the checked key's SHA-256
+in DEMO_KEY_HASH_ENV (never the key: it is in no command line and no process environment).
+Each process reads the file once and uses the key only when it is the one serve checked
+(a file changed in between is ignored); the GraphiQL page served to a loopback client
+carries it. Without the option the page carries no key at all.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from app.models import metadata
 ACCOUNT = metadata.tables["account"]
 API_KEY = metadata.tables["api_key"]
 DEMO_KEY_FILE_ENV = "ATTENDEE_GATEWAY_DEMO_KEY_FILE"
+DEMO_KEY_HASH_ENV = "ATTENDEE_GATEWAY_DEMO_KEY_SHA256"
+DEMO_ENVIRONMENT = (DEMO_KEY_FILE_ENV, DEMO_KEY_HASH_ENV)
 DEMO_KEY_NAME = "Demo key"  # the label seed-demo gives its keys
 DEMO_ACCOUNT_NAMES = ("Harbourside Physio",)  # the main demo clinic (seed-demo's key)
 LOOPBACK_NAMES = ("localhost",)
@@ -65,12 +68,21 @@ async def demo_key_problem(conn: AsyncConnection, key: str) -> str | None:
     return None
 
 
+def serve_environment(path: str | Path, key: str) -> dict[str, str]:
+    """What `serve` puts in the server processes' environment for a checked demo key."""
+    return {DEMO_KEY_FILE_ENV: str(Path(path).resolve()), DEMO_KEY_HASH_ENV: hash_api_key(key)}
+
+
 def key_from_environment() -> str | None:
-    """The demo key when `serve --demo-key-file` named one for this process, else None."""
-    path = os.environ.get(DEMO_KEY_FILE_ENV)
-    if not path:
+    """The demo key when `serve --demo-key-file` checked one for this process, else None."""
+    path, checked = os.environ.get(DEMO_KEY_FILE_ENV), os.environ.get(DEMO_KEY_HASH_ENV)
+    if not path or not checked:
         return None
-    return read_key(path) or None
+    try:
+        key = read_key(path)
+    except OSError:
+        return None
+    return key if key and hash_api_key(key) == checked else None
 
 
 def page_with_key(page: str, key: str | None, client_host: str | None) -> str:

@@ -35,7 +35,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.demo import DEMO_KEY_FILE_ENV, is_loopback, page_with_key
+from app.demo import (
+    DEMO_ENVIRONMENT,
+    is_loopback,
+    key_from_environment,
+    page_with_key,
+    serve_environment,
+)
 from app.migrate import upgrade_to_head
 from app.timeutil import utcnow
 from tests.conftest import _pg_admin, _pg_url
@@ -97,7 +103,8 @@ def demo_server(database_url: str, key_file: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "RATE_LIMIT": "100000"}
     env.pop("REDIS_URL", None)
-    env.pop(DEMO_KEY_FILE_ENV, None)
+    for name in DEMO_ENVIRONMENT:
+        env.pop(name, None)
     command = [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--demo-key-file", str(key_file)]
     url = f"http://127.0.0.1:{port}/graphql"
@@ -301,3 +308,25 @@ def test_the_page_carries_the_key_only_for_a_loopback_client() -> None:
     assert key not in page
     assert '{"demoKey": "agw_\\u003c/script\\u003e\\u003c!--\\u0026"}' in page
     assert page.count("</script>") == GRAPHIQL_PAGE.count("</script>")
+
+
+def test_a_process_uses_only_the_key_serve_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("agw_checked\n")
+    for name in DEMO_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    assert key_from_environment() is None  # serve without the option
+    environment = serve_environment(key_file, "agw_checked")
+    assert "agw_checked" not in "".join(environment.values())  # a path and a hash only
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert key_from_environment() == "agw_checked"
+    key_file.write_text("agw_another\n")  # changed after serve checked it
+    assert key_from_environment() is None
+    key_file.unlink()
+    assert key_from_environment() is None
+    monkeypatch.delenv("ATTENDEE_GATEWAY_DEMO_KEY_SHA256")  # a path without serve's check
+    key_file.write_text("agw_checked\n")
+    assert key_from_environment() is None
