@@ -168,7 +168,7 @@ async def test_demo_graphiql_runs_the_example_on_ctrl_enter(demo_database_url: s
         key_file.write_text(key + "\n")
         key_file.chmod(0o600)
         with demo_server(demo_database_url, key_file) as url:
-            report = await asyncio.to_thread(_browse, url, screenshot)
+            report = await asyncio.to_thread(_browse, url, screenshot, reloadWithStaleKey=True)
 
     # The demo key was in the page, in the headers, and the schema came at the first try.
     assert key in report["html"]
@@ -185,6 +185,12 @@ async def test_demo_graphiql_runs_the_example_on_ctrl_enter(demo_database_url: s
     assert classes, result
     assert classes[0]["startsAt"] >= utcnow().strftime("%Y-%m-%dT00:00:00Z")
     assert any(c["attendees"]["nodes"] for c in classes), classes
+    # Reopened after the demo database was reset: the stored tabs get the current key, and
+    # no tab is added.
+    after = report["afterReload"]
+    assert after["tabs"] == report["tabs"]
+    assert not after["stale"]
+    assert key in after["editors"][1]
 
 
 async def test_graphiql_without_a_key_says_where_to_paste_it(

@@ -14,7 +14,8 @@
  * then open the documentation explorer and the GraphiQL Explorer plugin, check that they
  * show the schema, and save a screenshot.
  *
- * "hintScreenshot" also saves the page as it first opened (before any key was pasted).
+ * "hintScreenshot" also saves the page as it first opened (before any key was pasted);
+ * "reloadWithStaleKey" then replaces every stored key with a stale one and reloads.
  *
  * Prints one JSON report on stdout.
  */
@@ -156,6 +157,29 @@ try {
 
   step = 'screenshot';
   await page.screenshot({ path: config.screenshot });
+
+  let afterReload = null;
+  if (config.reloadWithStaleKey) {
+    step = 'reload with a stale key stored (the demo database was reset)';
+    await page.evaluate(() => {
+      for (const name of Object.keys(localStorage)) {
+        const value = localStorage.getItem(name);
+        localStorage.setItem(name, value.replaceAll(/agw_[A-Za-z0-9_-]+/g, 'agw_stale'));
+      }
+    });
+    await page.reload({ waitUntil: 'load' });
+    await page.locator(QUERY_EDITOR).waitFor();
+    await page.waitForTimeout(500);
+    afterReload = {
+      tabs: await page.locator('.graphiql-tab').allInnerTexts(),
+      editors: await page.evaluate(() =>
+        [...document.querySelectorAll('.graphiql-editor-tool .graphiql-editor .CodeMirror')].map((el) =>
+          el.CodeMirror.getValue(),
+        ),
+      ),
+      stale: await page.evaluate(() => JSON.stringify({ ...localStorage }).includes('agw_stale')),
+    };
+  }
   process.stdout.write(
     `${JSON.stringify({
       ok: true,
@@ -173,6 +197,7 @@ try {
       docsText,
       explorerText,
       navigations,
+      afterReload,
       blocked,
       requested,
       consoleErrors,
