@@ -151,6 +151,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         timeout_keep_alive=settings.keep_alive_seconds,
         h11_max_incomplete_event_size=16 * 1024,  # request line and headers
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        # uvicorn kills a worker that has not answered its health ping within this; a worker
+        # starting on a busy machine can take longer than the default 5 s to answer the first
+        # (seen: `--workers 2` killed and respawned its workers in a loop under load).
+        timeout_worker_healthcheck=30,
     )
 
 
