@@ -85,7 +85,8 @@ class OperationKind(SchemaExtension):
             kind = self.execution_context.operation_type.value
         except RuntimeError:  # no document, or no operation of that name
             return
-        context.request.scope[KIND_KEY] = kind
+        if kind in KINDS:  # a subscription (the schema has none yet) stays "other"
+            context.request.scope[KIND_KEY] = kind
 
 
 class Metrics:

@@ -107,6 +107,7 @@ async def test_labels_are_bounded_and_carry_no_request_value(
             await post({"query": PAGE}, {"Authorization": f"Bearer {secret}"})
         ).status_code == 401
         assert (await post({"query": "{"})).status_code == 200  # a syntax error
+        assert (await post({"query": "subscription S { x }"})).status_code == 200
         text, after = await scrape(client)
 
         def delta(name: str, **labels: str) -> float:
@@ -116,7 +117,7 @@ async def test_labels_are_bounded_and_carry_no_request_value(
         assert delta("gateway_requests_total", kind="query", status="200") == 3
         assert delta("gateway_requests_total", kind="mutation", status="200") == 1
         assert delta("gateway_requests_total", kind="other", status="401") == 1
-        assert delta("gateway_requests_total", kind="other", status="200") == 1
+        assert delta("gateway_requests_total", kind="other", status="200") == 2
         assert delta("gateway_request_duration_seconds_count") == len(sent)
         statements = sum(int(r.headers["x-sql-statements"]) for r in sent)
         assert delta("gateway_sql_statements_per_request_sum") == statements
