@@ -51,8 +51,8 @@ STATIC = Path(__file__).parent / "static"
 GRAPHIQL_PAGE = (STATIC / "graphiql.html").read_text(encoding="utf-8")
 STATEMENTS_HEADER = b"x-sql-statements"
 REQUEST_LINE = (
-    "method=%s path=%s status=%s duration_ms=%.1f operation=%s account=%s statements=%d "
-    "error_ids=%s"
+    "method=%s path=%s status=%s duration_ms=%.1f operation=%s execution=%s account=%s "
+    "statements=%d error_ids=%s"
 )
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 UNAUTHORIZED_MESSAGE = "Missing or invalid API key: send `Authorization: Bearer <key>`."
@@ -251,6 +251,7 @@ class GraphQLEndpoint:
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "operation": log.operation or "-",
+                "execution": log.execution,  # planned or standard: which path answered
                 "account": db.account_id or "-",
                 "statements": db.statements,
                 "error_ids": ",".join(log.error_ids) or "-",

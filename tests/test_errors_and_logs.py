@@ -53,7 +53,7 @@ NOTES = "Discloses a penicillin allergy and recent cardiology referral"
 SECRETS = ["Zebulon", "Quackenbush", "zeb.quackenbush", "1961-07-04", "0412 987 654", "penicillin"]
 REQUEST_LINE = re.compile(
     r"method=POST path=/graphql status=200 duration_ms=\d+\.\d "
-    r"operation=(?P<operation>\w+) account=(?P<account>\d+) "
+    r"operation=(?P<operation>\w+) execution=(?:planned|standard) account=(?P<account>\d+) "
     r"statements=(?P<statements>\d+) error_ids=-"
 )
 
