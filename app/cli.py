@@ -7,8 +7,10 @@ import argparse
 import asyncio
 import atexit
 import copy
+import functools
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -121,6 +123,16 @@ def _metrics_directory(settings: Settings) -> None:
         directory = tempfile.mkdtemp(prefix="attendee-gateway-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        # A single process stopped by SIGTERM: uvicorn shuts down, puts back the handler it
+        # found (this one) and raises the signal again, which ends the process without
+        # atexit. This handler removes the directory, then lets the signal end the process.
+        signal.signal(signal.SIGTERM, functools.partial(_remove_then_die, directory))
+
+
+def _remove_then_die(directory: str, signum: int, _frame: object) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:

@@ -304,3 +304,21 @@ async def test_prometheus_counts_the_requests_of_every_worker(
     tenant = await factory.account()
     await asyncio.to_thread(prometheus_binary)
     await asyncio.to_thread(scrape_two_workers, database_url, tenant.key)
+
+
+def serve_and_stop(database_url: str, tmp: Path) -> Path:
+    with gateway(database_url, METRICS="true", TMPDIR=str(tmp)) as served:
+        metrics_url = served.url.removesuffix("/graphql") + "/metrics"
+        assert httpx.get(metrics_url).status_code == 200
+        (directory,) = tmp.glob("attendee-gateway-metrics-*")
+        assert any(directory.glob("*.db"))
+    return directory  # gateway() has stopped serve with SIGTERM
+
+
+async def test_a_single_serve_process_removes_its_directory_on_sigterm(
+    database_url: str, tmp_path: Path
+) -> None:
+    # uvicorn ends a single process by raising SIGTERM again after shutting down, so this
+    # is not atexit's work (the two-worker test above covers the supervisor's exit).
+    directory = await asyncio.to_thread(serve_and_stop, database_url, tmp_path)
+    assert not directory.exists()
