@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +35,15 @@ class Gateway:
 
 
 @contextmanager
-def gateway(database_url: str, *, workers: int = 1, **settings: str) -> Iterator[Gateway]:
-    """Serve `database_url` with these settings (environment names) until the block ends."""
+def gateway(
+    database_url: str, *, workers: int = 1, args: Sequence[str] = (), **settings: str
+) -> Iterator[Gateway]:
+    """Serve `database_url` with these settings (environment names) and further `serve`
+    arguments until the block ends."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "RATE_LIMIT": "100000", **settings}
     env.pop("REDIS_URL", None)
-    command = [str(COMMAND), "serve", "--port", str(port), "--workers", str(workers)]
+    command = [str(COMMAND), "serve", "--port", str(port), "--workers", str(workers), *args]
     url = f"http://127.0.0.1:{port}/graphql"
     with (
         tempfile.TemporaryFile(mode="w+") as log,

@@ -24,7 +24,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -32,7 +31,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from app.demo import (
@@ -47,6 +45,7 @@ from app.timeutil import utcnow
 from tests.conftest import _pg_admin, _pg_url
 from tests.factories import Factory
 from tests.frontend_tools import ARTIFACTS, CODEGEN, ROOT, chromium, free_port, node, npm_install
+from tests.gateway_process import gateway
 
 CLI = [sys.executable, "-c", "from app.cli import main; main()"]
 # graphiql-explorer (inside the Explorer plugin) logs this when a query has a list of input
@@ -100,38 +99,9 @@ async def demo_database_url(database_url: str) -> AsyncIterator[str]:
 @contextmanager
 def demo_server(database_url: str, key_file: Path) -> Iterator[str]:
     """`attendee-gateway serve --demo-key-file` on 127.0.0.1; yields the /graphql URL."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "RATE_LIMIT": "100000"}
-    env.pop("REDIS_URL", None)
-    for name in DEMO_ENVIRONMENT:
-        env.pop(name, None)
-    command = [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--demo-key-file", str(key_file)]
-    url = f"http://127.0.0.1:{port}/graphql"
-    with (
-        tempfile.TemporaryFile(mode="w+") as log,
-        subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) as proc,
-    ):
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"serve exited with {proc.returncode}:\n{log.read()}")
-                try:
-                    httpx.get(url, timeout=0.5)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        pytest.fail("serve did not start within 30 s")
-                    time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    demo = ["--host", "127.0.0.1", "--demo-key-file", str(key_file)]
+    with gateway(database_url, args=demo) as served:
+        yield served.url
 
 
 def _browse(url: str, screenshot: Path, **config: Any) -> dict[str, Any]:
