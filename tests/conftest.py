@@ -7,6 +7,7 @@ a test that writes makes its own account (`make_account`), so no test sees anoth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -43,16 +44,17 @@ async def _pg_admin(sql: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    """A freshly migrated database of each backend."""
-    if request.param == "sqlite":
+@contextlib.asynccontextmanager
+async def migrated_database(backend: str, prefix: str = "agw_test") -> AsyncIterator[str]:
+    """A fresh database of `backend` ("sqlite" or "postgresql") at the newest migration;
+    yields its URL, and removes it afterwards."""
+    if backend == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite+aiosqlite:///{tmp}/test.db"
+            url = f"sqlite+aiosqlite:///{tmp}/{prefix}.db"
             await asyncio.to_thread(upgrade_to_head, url)
             yield url
         return
-    name = f"agw_test_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     await _pg_admin(f'CREATE DATABASE "{name}"')
     try:
         url = _pg_url(name)
@@ -60,6 +62,13 @@ async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
         yield url
     finally:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A freshly migrated database of each backend."""
+    async with migrated_database(request.param) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,7 @@ import pytest
 from app.auth import generate_api_key, hash_api_key
 from app.config import Settings
 from app.db import create_database
-from app.migrate import upgrade_to_head
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import _pg_url, migrated_database
 from tests.factories import Factory, Tenant
 from tests.faultproxy import FaultProxy
 from tests.gateway_process import Gateway, gateway
@@ -52,13 +50,9 @@ ROUNDS = 6  # requests of each kind per phase: with two workers, both get some
 
 @pytest.fixture(scope="module")
 async def pg_database() -> AsyncIterator[str]:
-    name = f"agw_fault_{uuid.uuid4().hex[:8]}"
-    await _pg_admin(f'CREATE DATABASE "{name}"')
-    try:
-        await asyncio.to_thread(upgrade_to_head, _pg_url(name))
-        yield name
-    finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """The name of a fresh, migrated PostgreSQL database."""
+    async with migrated_database("postgresql", "agw_fault") as url:
+        yield url.rsplit("/", 1)[1]
 
 
 @pytest.fixture(scope="module")

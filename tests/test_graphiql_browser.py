@@ -24,7 +24,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -40,9 +39,8 @@ from app.demo import (
     page_with_key,
     serve_environment,
 )
-from app.migrate import upgrade_to_head
 from app.timeutil import utcnow
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import migrated_database
 from tests.factories import Factory
 from tests.frontend_tools import ARTIFACTS, CODEGEN, ROOT, chromium, free_port, node, npm_install
 from tests.gateway_process import gateway
@@ -80,20 +78,8 @@ def _cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Co
 @pytest.fixture
 async def demo_database_url(database_url: str) -> AsyncIterator[str]:
     """A fresh, migrated, empty database of the same backend (seed-demo needs one)."""
-    if _backend(database_url) == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite+aiosqlite:///{tmp}/demo.db"
-            await asyncio.to_thread(upgrade_to_head, url)
-            yield url
-        return
-    name = f"agw_demo_{uuid.uuid4().hex[:8]}"
-    await _pg_admin(f'CREATE DATABASE "{name}"')
-    try:
-        url = _pg_url(name)
-        await asyncio.to_thread(upgrade_to_head, url)
+    async with migrated_database(_backend(database_url), "agw_demo") as url:
         yield url
-    finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
