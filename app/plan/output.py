@@ -252,16 +252,8 @@ def variant(id_pos: int, kind_pos: int, by_kind: dict[Any, Builder], nonnull: bo
 
 
 def relation(fk_pos: int, node: Builder, type_: Any) -> Builder:
-    nonnull = isinstance(type_, GraphQLNonNull)
-
-    def build(row: Any, rt: Any) -> Any:
-        if row[fk_pos] is None:
-            if nonnull:
-                raise NeedsFallback
-            return None
-        return node(row, rt)
-
-    return build
+    """A to-one relation: null when the foreign key is (a non-null field falls back)."""
+    return nullable_row(fk_pos, node, isinstance(type_, GraphQLNonNull))
 
 
 # --- connections ---------------------------------------------------------------------
