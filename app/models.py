@@ -69,6 +69,11 @@ class ApiKey(SQLModel, table=True):
     account_id: int = _account()
     name: str | None = _text(255)
     key_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    # What the key may do, space-separated: "read", "write", "audit" (app/scopes.py).
+    scopes: str = Field(
+        default="read write",
+        sa_column=sa.Column(sa.String(64), nullable=False, server_default="read write"),
+    )
     created_at: datetime = _ts(nullable=False)
     revoked_at: datetime | None = _ts()
 
@@ -296,7 +301,10 @@ class AuditEvent(SQLModel, table=True):
     """One row per successful mutation, written in the mutation's own transaction."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (sa.Index("ix_audit_event_account_id_created_at", "account_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_audit_event_account_id_created_at_id", "account_id", "created_at", "id"),
+        sa.Index("ix_audit_event_account_id_entity_id", "account_id", "entity_id"),
+    )
     id: int | None = _pk()
     account_id: int = _account()
     api_key_id: int | None = Field(
@@ -305,4 +313,27 @@ class AuditEvent(SQLModel, table=True):
     operation: str = _text(64, nullable=False)
     entity_type: str = _text(64, nullable=False)
     entity_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    created_at: datetime = _ts(nullable=False)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A mutation request's Idempotency-Key and its stored response (app/idempotency.py).
+    The row is claimed in the mutation's own transaction, so it exists exactly when the
+    change committed."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        sa.UniqueConstraint("api_key_id", "key", name="uq_idempotency_key_api_key_id_key"),
+        sa.Index("ix_idempotency_key_created_at", "created_at"),
+    )
+    id: int | None = _pk()
+    account_id: int = _account()
+    api_key_id: int = Field(
+        sa_column=sa.Column(BigId, sa.ForeignKey("api_key.id"), nullable=False)
+    )
+    key: str = _text(255, nullable=False)
+    request_hash: str = _text(64, nullable=False)
+    status_code: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    content_type: str | None = _text(100)
+    response: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary))
     created_at: datetime = _ts(nullable=False)

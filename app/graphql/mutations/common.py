@@ -33,6 +33,7 @@ describe_values(
         "ALREADY_CANCELLED": "Already cancelled, or the booking is cancelled.",
         "ARCHIVED": "The booking, patient or case is archived.",
         "NOT_GROUP_APPOINTMENT": "Only attendees of group appointments can be cancelled this way.",
+        "STALE": "The object changed since the expectedUpdatedAt you sent; reload it and retry.",
     },
 )
 
