@@ -76,6 +76,14 @@ class Factory:
         )
         return Tenant(account_id, key, practitioner, appointment_type)
 
+    async def key(self, tenant: Tenant, scopes: str = "read write", name: str = "scoped") -> str:
+        """Another API key of `tenant`'s account, with `scopes` (space-separated)."""
+        key = generate_api_key()
+        await self.insert(
+            "api_key", account_id=tenant.id, key_hash=hash_api_key(key), name=name, scopes=scopes
+        )
+        return key
+
     async def patient(self, tenant: Tenant, **values: Any) -> int:
         defaults = {"first_name": "Pat", "last_name": "Example", "email": "pat@example.com"}
         return await self.insert("patient", account_id=tenant.id, **{**defaults, **values})

@@ -42,14 +42,23 @@ async def ensure_account(conn: AsyncConnection, *, account_id: int) -> None:
 
 
 async def create_api_key(
-    conn: AsyncConnection, *, account_id: int, name: str | None, now: datetime | None = None
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    name: str | None,
+    scopes: Sequence[str] = ("read", "write"),
+    now: datetime | None = None,
 ) -> str:
     """Store a new key's hash for an existing account; return the key (shown once)."""
     await ensure_account(conn, account_id=account_id)
     key = generate_api_key()
     await conn.execute(
         API_KEY.insert().values(
-            account_id=account_id, name=name, key_hash=hash_api_key(key), created_at=now or utcnow()
+            account_id=account_id,
+            name=name,
+            key_hash=hash_api_key(key),
+            scopes=" ".join(scopes),
+            created_at=now or utcnow(),
         )
     )
     return key
