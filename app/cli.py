@@ -141,6 +141,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     from app.demo import DEMO_ENVIRONMENT
 
     host = args.host or settings.host
+    if settings.is_sqlite and args.workers > 1:  # subscriptions fan out in process (§7)
+        raise CliError("SQLite runs one process; use PostgreSQL for --workers", 2)
     # The server processes learn the key's file from the environment (never the key itself);
     # without the option no page carries a key, whatever the calling shell had set.
     for name in DEMO_ENVIRONMENT:

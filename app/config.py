@@ -86,6 +86,12 @@ class Settings:
     trusted_documents_only: bool = False
     # GET /metrics in Prometheus text format (§8); off unless METRICS=true.
     metrics: bool = False
+    # Subscriptions (§7): limits and the event log's retention.
+    max_subscriptions_per_socket: int = 20
+    max_sockets_per_key: int = 50
+    connection_init_timeout_seconds: float = 10.0
+    subscription_buffer: int = 100  # events queued per subscriber before it is closed
+    event_retention_hours: int = 48
 
     @property
     def is_sqlite(self) -> bool:
@@ -123,4 +129,16 @@ def load_settings(env_file: Path | None = None) -> Settings:
         persisted_documents_path=os.environ.get("PERSISTED_DOCUMENTS_PATH") or None,
         trusted_documents_only=_bool("TRUSTED_DOCUMENTS_ONLY", False),
         metrics=_bool("METRICS", False),
+        max_subscriptions_per_socket=_int("MAX_SUBSCRIPTIONS_PER_SOCKET", 20),
+        max_sockets_per_key=_int("MAX_SOCKETS_PER_KEY", 50),
+        connection_init_timeout_seconds=_seconds("CONNECTION_INIT_TIMEOUT_SECONDS", 10.0),
+        subscription_buffer=_int("SUBSCRIPTION_BUFFER", 100),
+        event_retention_hours=_retention_hours(),
     )
+
+
+def _retention_hours() -> int:
+    hours = _int("EVENT_RETENTION_HOURS", 48)
+    if hours < 24:
+        raise SystemExit(f"setting EVENT_RETENTION_HOURS must be at least 24, got {hours}")
+    return hours

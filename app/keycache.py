@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -41,6 +42,17 @@ class KeyCache:
         self._listening = False
         self.generation = 0
         self._task: asyncio.Task[None] | None = None
+        # Others that share this listening connection (app/events/hub.py).
+        self._channels: list[tuple[str, Callable[..., None]]] = []
+        self._on_connect: list[Callable[[Any], Awaitable[None]]] = []
+
+    def listen(self, channel: str, callback: Callable[..., None]) -> None:
+        """Also call `callback` (asyncpg's listener signature) on `channel`'s notifications."""
+        self._channels.append((channel, callback))
+
+    def on_connect(self, hook: Callable[[Any], Awaitable[None]]) -> None:
+        """Await `hook(connection)` each time the listening connection is (re)established."""
+        self._on_connect.append(hook)
 
     def get(self, key_hash: str) -> tuple[int, int] | None:
         return self._entries.get(key_hash)
@@ -78,6 +90,10 @@ class KeyCache:
                 conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
                 await conn.add_listener(CHANNEL, self.forget)
                 conn.add_termination_listener(self._lost)
+                for channel, callback in self._channels:
+                    await conn.add_listener(channel, callback)
+                for hook in self._on_connect:
+                    await hook(conn)
                 self.forget()
                 self._listening = True
                 while True:

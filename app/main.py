@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -32,6 +32,7 @@ from app.db import Database, create_database
 from app.demo import key_from_environment, page_with_key
 from app.documents import DocumentError, TrustedDocuments
 from app.errors import masked_error
+from app.events.transport import Live
 from app.faults import (
     RETRY_AFTER_SECONDS,
     RequestDeadline,
@@ -388,6 +389,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await live.start()  # subscriptions: shares the key cache's listening connection
         await endpoint.keys.start()
         # The schema, the modules and the caches live as long as the process: keep the
         # garbage collector from scanning them again at every collection of a request's
@@ -397,13 +399,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         yield
         tracing.stop()
         await endpoint.keys.close()
+        await live.close()
         await endpoint.limiter.close()
         await database.dispose()
 
     endpoint = GraphQLEndpoint(database, settings)
+    live = Live(endpoint.view.schema, database, settings, endpoint.keys)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live.view),  # subscriptions (app/events/transport.py)
             *([Route("/metrics", Metrics.endpoint, methods=["GET"])] if settings.metrics else []),
             Route("/healthz", healthz, methods=["GET"]),
             Route(
@@ -416,4 +421,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.database = database
     app.state.keys = endpoint.keys
+    app.state.live = live
     return app

@@ -23,6 +23,7 @@ from app.graphql.mutations.bookings import BookingMutations
 from app.graphql.mutations.catalog import CatalogMutations
 from app.graphql.mutations.patients import PatientMutations
 from app.graphql.query import Query
+from app.graphql.subscriptions import Subscription
 from app.limits import connection_fields, limit_extensions
 from app.plan.extension import planned_extensions
 from app.tracing import ResolverSpans
@@ -68,6 +69,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
     types: dict[str, Any] = {
         "query": Query,
         "mutation": Mutation,
+        "subscription": Subscription,
         "types": [GroupAppointment, IndividualAppointment],
         "scalar_overrides": SCALAR_OVERRIDES,
     }

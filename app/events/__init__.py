@@ -1,0 +1,1 @@
+"""Live changes: the event log, the per-process hub and the WebSocket transport (§7)."""

@@ -1,0 +1,196 @@
+"""GraphQL over WebSocket at /graphql: Strawberry's graphql-transport-ws handler, with the
+API key checked in `connection_init`, the per-key socket limit, our close codes, and a
+fresh context (database handle, loaders) for every operation.
+
+Close codes: 4403 missing, bad or revoked key; 4408 no `connection_init` in time; 4429 too
+many sockets for the key (or a second `connection_init`); 1013 a subscriber that fell
+behind (resume with `after`); 4400 a malformed message. The per-socket subscription limit
+answers the `subscribe` with an `error` message instead (Strawberry's own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+)
+from strawberry.utils.aio import aclosing
+
+from app.auth import authenticate, key_from_authorization
+from app.config import Settings
+from app.context import Context, RequestDB, RequestLog
+from app.db import Database
+from app.events.hub import Hub
+from app.events.sockets import LiveSocket, Refused
+from app.keycache import KeyCache
+
+logger = logging.getLogger("app.events")
+
+
+@dataclass
+class LiveContext(Context):
+    """An operation's context on a WebSocket: the socket, and the hub its events come from."""
+
+    socket: LiveSocket | None = None
+    hub: Hub | None = None
+    connection_params: Any = None
+
+    def fresh_db(self) -> RequestDB:
+        """A new database handle for the next event's reads, under the same account."""
+        assert self.hub is not None
+        self.db = RequestDB(self.hub.database.read, self.account_id)
+        self.reset_loaders()
+        return self.db
+
+
+class LiveHandler(BaseGraphQLTransportWSHandler[LiveContext, None]):
+    """Strawberry's protocol handler with our refusals, contexts and quiet failures."""
+
+    view: SubscriptionView
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except Refused as refused:
+            await self.websocket.close(refused.code, refused.reason)
+        except Exception as exc:  # the database is away: the client may retry
+            logger.info("connection_init failed (%s)", type(exc).__name__)
+            await self.websocket.close(1013, "Service unavailable; retry later.")
+
+    async def run_operation(self, operation: Operation[LiveContext, None]) -> None:
+        """Strawberry's, with a context of the operation's own (closed when it ends)."""
+        ctx = self.view.operation_context(self.context)
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=ctx,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except Exception as error:
+            if self.context.socket is not None and self.context.socket.is_open:
+                logger.info("subscription operation failed (%s)", type(error).__name__)
+            self.operations.pop(operation.id, None)
+        finally:
+            await ctx.db.close()
+
+    async def send_message(self, message: Message) -> None:
+        socket = self.context.socket
+        if socket is not None and not socket.is_open:
+            return  # closed by the hub (revoked, too slow): nothing more goes out
+        with contextlib.suppress(RuntimeError):  # closed while this was being sent
+            await super().send_message(message)
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        logger.info("websocket task failed (%s)", type(error).__name__)
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self.context.socket is not None and self.context.hub is not None:
+            await self.context.hub.sockets.close(self.context.socket)
+
+
+class SubscriptionView(GraphQL[LiveContext, None]):
+    """The WebSocket side of /graphql (HTTP stays with app.main's endpoint)."""
+
+    graphql_transport_ws_handler_class = LiveHandler
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        database: Database,
+        settings: Settings,
+        hub: Hub,
+        keys: KeyCache,
+    ) -> None:
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            connection_init_wait_timeout=timedelta(
+                seconds=settings.connection_init_timeout_seconds
+            ),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
+        )
+        self.database = database
+        self.settings = settings
+        self.hub = hub
+        self.keys = keys
+
+    async def get_context(self, request: Any, response: Any) -> LiveContext:
+        return LiveContext(
+            db=RequestDB(self.database.read, account_id=0),
+            settings=self.settings,
+            write=self.database.write,
+            request=request,
+            socket=LiveSocket(response),
+            hub=self.hub,
+        )
+
+    async def on_ws_connect(self, context: LiveContext) -> None:
+        """The key from connection_init's payload, else the upgrade request's header."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = next(
+            (v for k, v in params.items() if k.lower() == "authorization" and isinstance(v, str)),
+            None,
+        ) or context.request.headers.get("authorization")
+        key = key_from_authorization(header)
+        try:
+            found = await authenticate(context.db, key, self.keys) if key else None
+        finally:
+            await context.db.close()
+        if found is None:
+            raise ConnectionRejectionError()
+        context.db = RequestDB(self.database.read, account_id=found[0])
+        context.key_id = found[1]
+        assert context.socket is not None
+        context.socket.account_id, context.socket.key_id = found
+        await self.hub.sockets.open(context.socket)
+
+    def operation_context(self, socket_context: LiveContext) -> LiveContext:
+        return LiveContext(
+            db=RequestDB(self.database.read, socket_context.account_id),
+            settings=self.settings,
+            write=self.database.write,
+            key_id=socket_context.key_id,
+            log=RequestLog(),
+            request=socket_context.request,
+            socket=socket_context.socket,
+            hub=self.hub,
+        )
+
+
+class Live:
+    """What app.main wires in: the hub (started and stopped with the lifespan) and the
+    WebSocket view serving /graphql."""
+
+    def __init__(
+        self, schema: BaseSchema, database: Database, settings: Settings, keys: KeyCache
+    ) -> None:
+        self.keys = keys
+        self.hub = Hub(database, settings)
+        self.view = SubscriptionView(schema, database, settings, self.hub, keys)
+
+    async def start(self) -> None:
+        """Before the key cache starts: the hub shares its listening connection."""
+        await self.hub.start(self.keys)
+
+    async def close(self) -> None:
+        await self.hub.close()

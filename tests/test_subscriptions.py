@@ -1,0 +1,412 @@
+"""Subscriptions (contract §7) against real `serve` processes: two on one PostgreSQL
+database (a mutation sent to A reaches a subscriber on B), one on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from app.auth import revoke_api_key
+from app.config import Settings
+from app.db import Database, create_database
+from app.events.log import EVENT_LOG, prune
+from tests.conftest import migrated_database
+from tests.factories import Factory, Tenant
+from tests.gateway_process import COMMAND, gateway
+from tests.live_client import live
+
+ATTENDEE_EVENTS = """subscription Attendees($after: String, $filter: AttendeeEventFilter) {
+  attendeeEvents(after: $after, filter: $filter) {
+    eventId kind occurredAt attendee { databaseId arrived notes patient { firstName } }
+  }
+}"""
+BOOKING_EVENTS = """subscription Bookings($after: String, $filter: BookingEventFilter) {
+  bookingEvents(after: $after, filter: $filter) {
+    eventId kind booking { databaseId ... on GroupAppointment { availableSeats } }
+  }
+}"""
+CREATE_ATTENDEE = """mutation Join($booking: ID!, $patient: ID!) {
+  createAttendee(input: {bookingId: $booking, patientId: $patient}) {
+    attendee { databaseId } userErrors { code }
+  }
+}"""
+UPDATE_ATTENDEE = """mutation Arrive($id: ID!, $notes: String) {
+  updateAttendee(input: {id: $id, arrived: true, notes: $notes}) { userErrors { code } }
+}"""
+CANCEL_ATTENDEE = """mutation Cancel($id: ID!) {
+  cancelAttendee(input: {id: $id, cancellationReason: SICK, applyToRepeats: true}) {
+    userErrors { code }
+  }
+}"""
+CREATE_SERIES = """mutation Series($type: ID!, $practitioner: ID!, $at: DateTime!) {
+  createGroupAppointment(input: {appointmentTypeId: $type, practitionerId: $practitioner,
+    startsAt: $at, repeatRule: {repeatType: MONTHLY, numberOfRepeats: 5, repeatingInterval: 1}}) {
+    userErrors { code }
+  }
+}"""
+LIMITS = {
+    "MAX_SUBSCRIPTIONS_PER_SOCKET": "3",
+    "MAX_SOCKETS_PER_KEY": "3",
+    "CONNECTION_INIT_TIMEOUT_SECONDS": "1",
+    "SUBSCRIPTION_BUFFER": "5",
+}
+
+
+@dataclass
+class Stack:
+    backend: str
+    a: str  # /graphql of process A
+    b: str  # /graphql of process B (A itself on SQLite)
+    db: Database
+    factory: Factory
+    logs: list[Any]
+
+    async def mutate(self, key: str, query: str, **variables: Any) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(
+                self.a,
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+async def stack(request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
+    async with migrated_database(request.param, "agw_live") as url:
+        database = create_database(Settings(database_url=url))
+        with ExitStack() as servers:
+            a = servers.enter_context(gateway(url, **LIMITS))
+            b = servers.enter_context(gateway(url, **LIMITS)) if request.param != "sqlite" else a
+            yield Stack(request.param, a.url, b.url, database, Factory(database), [a, b])
+        await database.dispose()
+
+
+@pytest.fixture
+async def tenant(stack: Stack) -> Tenant:
+    return await stack.factory.account()
+
+
+async def _class_with_patient(stack: Stack, tenant: Tenant, seats: int = 8) -> tuple[int, int]:
+    booking = await stack.factory.group(tenant, max_attendees=seats)
+    patient = await stack.factory.patient(tenant, first_name="Ada")
+    return booking, patient
+
+
+async def test_a_mutation_on_a_reaches_b_within_a_second(stack: Stack, tenant: Tenant) -> None:
+    # given a subscriber of each kind on B, and another account's subscriber
+    booking, patient = await _class_with_patient(stack, tenant)
+    other = await stack.factory.account("Other Clinic")
+    async with (
+        live(stack.b, tenant.key) as mine,
+        live(stack.b, other.key) as theirs,
+    ):
+        await mine.subscribe("a", ATTENDEE_EVENTS)
+        await mine.subscribe("b", BOOKING_EVENTS)
+        await theirs.subscribe("a", ATTENDEE_EVENTS)
+        await theirs.subscribe("f", ATTENDEE_EVENTS, filter={"bookingId": str(booking)})
+        await asyncio.sleep(0.2)
+        # when a patient takes a seat through A
+        started = time.monotonic()
+        joined = await stack.mutate(
+            tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient)
+        )
+        # then B delivers an attendee CREATED and a booking UPDATED within a second
+        got = {m["id"]: m["payload"]["data"] for m in await mine.events(2, timeout=1.0)}
+        assert time.monotonic() - started < 1.5
+        attendee = got["a"]["attendeeEvents"]
+        assert attendee["kind"] == "CREATED"
+        assert (
+            attendee["attendee"]["databaseId"] == joined["createAttendee"]["attendee"]["databaseId"]
+        )
+        assert attendee["attendee"]["patient"] == {"firstName": "Ada"}  # nested, read at delivery
+        assert attendee["occurredAt"].endswith("Z")
+        assert got["b"]["bookingEvents"]["kind"] == "UPDATED"
+        assert got["b"]["bookingEvents"]["booking"] == {
+            "databaseId": str(booking),
+            "availableSeats": 7,
+        }
+        # and the other account gets nothing, not even filtering on this booking's id
+        await theirs.nothing(1.0)
+
+
+async def test_refused_or_failed_mutations_publish_nothing(stack: Stack, tenant: Tenant) -> None:
+    booking, patient = await _class_with_patient(stack, tenant, seats=1)
+    second = await stack.factory.patient(tenant)
+    async with live(stack.b, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS)
+        await client.subscribe("b", BOOKING_EVENTS)
+        await asyncio.sleep(0.2)
+        await stack.mutate(tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient))
+        assert len(await client.events(2)) == 2
+        # when the class is full: BOOKING_FULL, and nothing is published
+        refused = await stack.mutate(
+            tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(second)
+        )
+        assert refused["createAttendee"]["userErrors"] == [{"code": "BOOKING_FULL"}]
+        # a series whose fifth month is past the year 9999 fails after inserting bookings
+        failed = await stack.mutate(
+            tenant.key,
+            CREATE_SERIES,
+            type=str(tenant.appointment_type_id),
+            practitioner=str(tenant.practitioner_id),
+            at="9999-09-01T09:00:00Z",
+        )
+        assert failed["createGroupAppointment"]["userErrors"] == [{"code": "INVALID"}]
+        # and a transaction that wrote rows and then rolled back
+        async with stack.db.write.connect() as conn:
+            await conn.execute(
+                sa.text("UPDATE booking SET notes = 'x' WHERE id = :id"), {"id": booking}
+            )
+            await conn.rollback()
+        await client.nothing(1.5)
+
+
+async def test_resume_after_a_disconnect_gets_each_missed_event_once_in_order(
+    stack: Stack, tenant: Tenant
+) -> None:
+    booking, patient = await _class_with_patient(stack, tenant)
+    joined = await stack.mutate(
+        tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient)
+    )
+    attendee = joined["createAttendee"]["attendee"]["databaseId"]
+    async with live(stack.b, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, filter={"bookingId": str(booking)})
+        await asyncio.sleep(0.2)
+        await stack.mutate(tenant.key, UPDATE_ATTENDEE, id=attendee, notes="first")
+        [first] = await client.events(1)
+    seen = first["payload"]["data"]["attendeeEvents"]["eventId"]
+    # while disconnected, three changes
+    for n in range(3):
+        await stack.mutate(tenant.key, UPDATE_ATTENDEE, id=attendee, notes=f"missed {n}")
+    # resuming on the other process replays them in order, exactly once, then goes live
+    async with live(stack.a, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, after=seen, filter={"bookingId": str(booking)})
+        replayed = [m["payload"]["data"]["attendeeEvents"] for m in await client.events(3)]
+        ids = [e["eventId"] for e in replayed]
+        assert ids == sorted(ids) and seen < ids[0] and len(set(ids)) == 3
+        assert [e["kind"] for e in replayed] == ["UPDATED"] * 3
+        # read at delivery: every replayed event shows the attendee as it is now
+        assert {e["attendee"]["notes"] for e in replayed} == {"missed 2"}
+        await stack.mutate(tenant.key, UPDATE_ATTENDEE, id=attendee, notes="live")
+        [live_event] = await client.events(1)
+        assert live_event["payload"]["data"]["attendeeEvents"]["eventId"] > ids[-1]
+        await client.nothing(0.5)
+
+
+async def test_apply_to_repeats_publishes_one_event_per_cancelled_attendance(
+    stack: Stack, tenant: Tenant
+) -> None:
+    patient = await stack.factory.patient(tenant)
+    first = await stack.factory.group(tenant)
+    bookings = [first] + [
+        await stack.factory.group(tenant, repeated_from_id=first, starts_at=_week(n))
+        for n in range(1, 5)
+    ]
+    attendees = [await stack.factory.attendee(tenant, b, patient) for b in bookings]
+    async with live(stack.b, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, filter={"kinds": ["CANCELLED"]})
+        await asyncio.sleep(0.2)
+        await stack.mutate(tenant.key, CANCEL_ATTENDEE, id=str(attendees[0]))
+        got = [m["payload"]["data"]["attendeeEvents"] for m in await client.events(5)]
+        assert sorted(int(e["attendee"]["databaseId"]) for e in got) == attendees
+        await client.nothing(0.5)
+
+
+def _week(n: int) -> Any:
+    from tests.factories import BASE_TIME
+
+    return BASE_TIME + timedelta(days=7 + 7 * n)
+
+
+async def test_bad_missing_and_revoked_keys_close_4403(stack: Stack, tenant: Tenant) -> None:
+    async with live(stack.a, init=False) as client:
+        await client.send_init("agw_not-a-key")
+        assert (await client.closed())[0] == 4403
+    async with live(stack.a, init=False) as client:
+        await client.send_init(None)
+        assert (await client.closed())[0] == 4403
+    # the upgrade request's header works too
+    async with live(stack.a, init=False, headers={"Authorization": f"Bearer {tenant.key}"}) as c:
+        assert (await c.init(None))["type"] == "connection_ack"
+    # a key revoked while connected closes its sockets in every process within a second
+    key = await stack.factory.key(tenant)
+    async with live(stack.a, key) as on_a, live(stack.b, key) as on_b:
+        await on_a.subscribe("a", ATTENDEE_EVENTS)
+        await on_b.subscribe("a", ATTENDEE_EVENTS)
+        await asyncio.sleep(0.2)
+        async with stack.db.write.begin() as conn:
+            await revoke_api_key(conn, key=key, key_id=None)
+        started = time.monotonic()
+        assert (await on_a.closed(timeout=2))[0] == 4403
+        assert (await on_b.closed(timeout=2))[0] == 4403
+        assert time.monotonic() - started < 1.0
+
+
+async def test_connection_init_must_come_in_time(stack: Stack) -> None:
+    async with live(stack.a, init=False) as client:
+        assert (await client.closed(timeout=3))[0] == 4408
+
+
+async def test_subscription_and_socket_limits(stack: Stack, tenant: Tenant) -> None:
+    # per socket: the 4th subscription (limit 3) is refused with an error message
+    async with live(stack.a, tenant.key) as client:
+        for n in range(3):
+            await client.subscribe(str(n), ATTENDEE_EVENTS)
+        await client.subscribe("3", ATTENDEE_EVENTS)
+        refused = await client.receive()
+        assert refused["type"] == "error" and refused["id"] == "3"
+        assert "limit" in refused["payload"][0]["message"]
+    # per key, across processes: the 4th socket (limit 3) closes with 4429
+    async with (
+        live(stack.a, tenant.key),
+        live(stack.b, tenant.key),
+        live(stack.a, tenant.key),
+        live(stack.b, tenant.key, init=False) as fourth,
+    ):
+        await fourth.send_init(tenant.key)
+        assert (await fourth.closed())[0] == 4429
+    # once they are closed, the key may open sockets again
+    async with live(stack.b, tenant.key):
+        pass
+
+
+async def test_a_subscriber_that_falls_behind_is_closed_and_can_resume(
+    stack: Stack, tenant: Tenant
+) -> None:
+    booking, patient = await _class_with_patient(stack, tenant, seats=100)
+    patients = [await stack.factory.patient(tenant) for _ in range(20)]
+    attendees = [await stack.factory.attendee(tenant, booking, p) for p in patients]
+    async with live(stack.b, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, filter={"bookingId": str(booking)})
+        await asyncio.sleep(0.2)
+        await stack.mutate(tenant.key, UPDATE_ATTENDEE, id=str(attendees[0]), notes="before")
+        [before] = await client.events(1)
+        # a burst of 20 events, more than its buffer of 5, in one transaction
+        async with stack.db.write.begin() as conn:
+            await conn.execute(
+                sa.text("UPDATE attendee SET notes = 'burst' WHERE booking_id = :b"), {"b": booking}
+            )
+        code, _reason = await client.closed()
+        assert code == 1013
+    seen = before["payload"]["data"]["attendeeEvents"]["eventId"]
+    async with live(stack.b, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, after=seen, filter={"bookingId": str(booking)})
+        got = [m["payload"]["data"]["attendeeEvents"]["attendee"] for m in await client.events(20)]
+        assert sorted(int(a["databaseId"]) for a in got) == attendees
+        await client.nothing(0.5)
+
+
+async def test_resume_cursors_bad_and_too_old(stack: Stack, tenant: Tenant) -> None:
+    booking, patient = await _class_with_patient(stack, tenant)
+    async with live(stack.a, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, after="e00000000zzzzzzz")
+        bad = await client.receive()
+        assert bad["type"] == "error"
+        assert bad["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        await client.subscribe("b", ATTENDEE_EVENTS, after="effffffffffffff0")  # never issued
+        assert (await client.receive())["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    # events older than the retention are pruned; resuming before them is RESUME_TOO_OLD
+    await stack.mutate(tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient))
+    async with stack.db.write.begin() as conn:
+        oldest = (await conn.execute(sa.text("SELECT min(seq) FROM event_log"))).scalar_one()
+        await conn.execute(
+            sa.update(EVENT_LOG)
+            .where(EVENT_LOG.c.seq <= oldest + 1)
+            .values(occurred_at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
+    assert await prune(stack.db.write, timedelta(hours=48)) >= 2
+    async with live(stack.b, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, after=f"e{oldest:016x}")
+        error = await client.receive()
+        assert error["type"] == "error"
+        assert error["payload"][0]["extensions"]["code"] == "RESUME_TOO_OLD"
+        assert "Traceback" not in str(error)
+
+
+async def test_commits_out_of_id_order_are_delivered_and_resumed_exactly_once(
+    stack: Stack, tenant: Tenant
+) -> None:
+    booking, patient = await _class_with_patient(stack, tenant)
+    x = await stack.factory.attendee(tenant, booking, patient)
+    y = await stack.factory.attendee(tenant, booking, await stack.factory.patient(tenant))
+    update = sa.text("UPDATE attendee SET notes = :n WHERE id = :id")
+    if stack.backend == "sqlite":
+        await _sqlite_writers_queue(stack, update, x, y)
+        return
+    async with live(stack.b, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, filter={"bookingId": str(booking)})
+        await asyncio.sleep(0.2)
+        async with stack.db.write.connect() as one, stack.db.write.connect() as two:
+            # tx1 writes first (its xid and row are older), tx2 writes and commits first
+            await one.execute(update, {"n": "one", "id": x})
+            await two.execute(update, {"n": "two", "id": y})
+            await two.commit()
+            [e2] = await client.events(1, timeout=1.0)
+            await one.commit()
+            [e1] = await client.events(1, timeout=1.0)
+    first, second = (e["payload"]["data"]["attendeeEvents"] for e in (e2, e1))
+    assert first["attendee"]["databaseId"] == str(y) and second["attendee"]["databaseId"] == str(x)
+    assert first["eventId"] < second["eventId"]
+    # resuming after tx2's event on the other process gets tx1's, once
+    async with live(stack.a, tenant.key) as client:
+        await client.subscribe(
+            "a", ATTENDEE_EVENTS, after=first["eventId"], filter={"bookingId": str(booking)}
+        )
+        [again] = await client.events(1)
+        assert again["payload"]["data"]["attendeeEvents"]["eventId"] == second["eventId"]
+        await client.nothing(0.5)
+    # and a publisher holds the others back until its commit: seq order is commit order
+    async with stack.db.write.connect() as one, stack.db.write.connect() as two:
+        await one.execute(update, {"n": "held", "id": x})
+        await one.execute(sa.text("SET CONSTRAINTS ALL IMMEDIATE"))  # publishes now, holds the lock
+        await two.execute(update, {"n": "waiting", "id": y})
+        pending = asyncio.create_task(two.commit())
+        await asyncio.sleep(0.3)
+        assert not pending.done()
+        await one.commit()
+        await pending
+
+
+async def _sqlite_writers_queue(stack: Stack, update: Any, x: int, y: int) -> None:
+    """SQLite: a second writer waits for the first one's COMMIT (BEGIN IMMEDIATE), so
+    transactions cannot commit out of seq order there."""
+    async with stack.db.write.connect() as one, stack.db.write.connect() as two:
+        await one.execute(update, {"n": "one", "id": x})
+        second = asyncio.create_task(two.execute(update, {"n": "two", "id": y}))
+        await asyncio.sleep(0.3)
+        assert not second.done()
+        await one.commit()
+        await second
+        await two.commit()
+    async with stack.db.read.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT entity_id FROM event_log WHERE entity = 'attendee' ORDER BY seq DESC LIMIT 2"
+            )
+        )
+        assert [r[0] for r in rows] == [y, x]
+
+
+def test_sqlite_refuses_workers(tmp_path: Any) -> None:
+    result = subprocess.run(
+        [str(COMMAND), "serve", "--workers", "2"],
+        env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "SQLite runs one process; use PostgreSQL for --workers" in result.stderr
