@@ -78,6 +78,7 @@ LIST_BOUNDS = {
     "ids": ListBound(MAX_NODES, "ids"),
     "in": ListBound(MAX_IDS_PER_FILTER, "ids"),
     "phoneNumbers": ListBound(MAX_PHONE_NUMBERS, "phone numbers"),
+    "kinds": ListBound(5, "kinds"),  # ChangeKind has five values
 }
 
 
