@@ -120,6 +120,7 @@ class Context:
     settings: Settings
     write: AsyncEngine | None = None
     key_id: int | None = None
+    scopes: frozenset[str] = frozenset()  # the key's scopes (app/scopes.py)
     log: RequestLog = field(default_factory=RequestLog)
     request: Any = None
     response: Any = None

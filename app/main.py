@@ -83,6 +83,7 @@ class GraphQLView(GraphQL):
             settings=self.settings,
             write=self.database.write,
             key_id=request.scope.get("gateway.key_id"),
+            scopes=request.scope.get("gateway.scopes", frozenset()),
             log=request.scope["gateway.log"],
             request=request,
             response=response,
@@ -134,7 +135,8 @@ class GraphQLView(GraphQL):
             and not any("path" in error for error in response_data["errors"])
         ):
             response_data = {k: v for k, v in response_data.items() if k != "data"}
-            sub_response.status_code = 400
+            if sub_response.status_code == 200:  # keep 403 (FORBIDDEN, app/scopes.py)
+                sub_response.status_code = 400
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
         return response
@@ -275,7 +277,7 @@ class GraphQLEndpoint:
         if found is None:
             await self._refuse(401, UNAUTHORIZED_MESSAGE, scope, receive, send)
             return
-        db.account_id, key_id = found
+        db.account_id, key_id = found.account_id, found.key_id
         log.phase = "ratelimit"
         verdict = await self.limiter.check(key_id)
         if not verdict.allowed:
@@ -296,7 +298,14 @@ class GraphQLEndpoint:
             except DocumentError as exc:
                 await self._refuse(400, str(exc), scope, receive, send)
                 return
-        scope.update({"gateway.db": db, "gateway.key_id": key_id, "gateway.log": log})
+        scope.update(
+            {
+                "gateway.db": db,
+                "gateway.key_id": key_id,
+                "gateway.scopes": found.scopes,
+                "gateway.log": log,
+            }
+        )
         log.phase = "execute"
 
         async def replay() -> Message:
