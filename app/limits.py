@@ -76,7 +76,7 @@ class ListBound:
 LIST_BOUNDS = {
     "orderBy": ListBound(MAX_ORDER_KEYS, "sort keys"),
     "ids": ListBound(MAX_NODES, "ids"),
-    "in": ListBound(MAX_IDS_PER_FILTER, "ids"),
+    "in": ListBound(MAX_IDS_PER_FILTER, "values"),
     "phoneNumbers": ListBound(MAX_PHONE_NUMBERS, "phone numbers"),
 }
 

@@ -486,7 +486,7 @@ async def test_in_lists_are_bounded_at_100(factory, client_for, field):
     client, _ = await given_rows(factory, client_for, 1)
 
     assert await bad_input(client, LIST, {"filter": {field: {"in": ["1"] * 101}}}) == [
-        f"filter.{field}: at most 100 ids are allowed in `in`."
+        f"filter.{field}: at most 100 values are allowed in `in`."
     ]
     assert (await events(client, filter={field: {"in": ["1"] * 100}}))["totalCount"] == 0
 
