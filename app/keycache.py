@@ -32,6 +32,8 @@ class Caller:
     account_id: int
     key_id: int
     scopes: frozenset[str]
+
+
 PING_SECONDS = 2.0  # how often the listening connection proves it is alive
 RETRY_SECONDS = 1.0
 
