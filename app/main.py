@@ -50,6 +50,7 @@ from app.keycache import KeyCache
 from app.metrics import Metrics
 from app.ratelimit import RateLimiter
 from app.schema import build_schema
+from app.scopes import FORBIDDEN_STATUS
 
 logger = logging.getLogger("app.requests")
 STATIC = Path(__file__).parent / "static"
@@ -141,7 +142,7 @@ class GraphQLView(GraphQL):
             and not any("path" in error for error in response_data["errors"])
         ):
             response_data = {k: v for k, v in response_data.items() if k != "data"}
-            if sub_response.status_code == 200:  # keep 403 (FORBIDDEN, app/scopes.py)
+            if sub_response.status_code != FORBIDDEN_STATUS:  # app/scopes.py: keep 403
                 sub_response.status_code = 400
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
