@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.context import RequestDB
-from app.keycache import CHANNEL, KeyCache
+from app.keycache import CHANNEL, Caller, KeyCache
 from app.models import ApiKey
 from app.timeutil import utcnow
 
@@ -47,16 +47,14 @@ def key_from_authorization(header: str | None) -> str | None:
     return None
 
 
-_LOOKUP = sa.select(_api_key.c.id, _api_key.c.account_id).where(
+_LOOKUP = sa.select(_api_key.c.id, _api_key.c.account_id, _api_key.c.scopes).where(
     _api_key.c.key_hash == sa.bindparam("key_hash"), _api_key.c.revoked_at.is_(None)
 )
 
 
-async def authenticate(
-    db: RequestDB, key: str, cache: KeyCache | None = None
-) -> tuple[int, int] | None:
-    """(account id, key id) for a valid, unrevoked key; None otherwise. Answered from
-    `cache` when the key was found valid since the last revocation."""
+async def authenticate(db: RequestDB, key: str, cache: KeyCache | None = None) -> Caller | None:
+    """The Caller of a valid, unrevoked key; None otherwise. Answered from `cache` when
+    the key was found valid since the last revocation."""
     key_hash = hash_api_key(key)
     if cache is not None and (found := cache.get(key_hash)) is not None:
         return found
@@ -64,7 +62,8 @@ async def authenticate(
     rows = await db.fetch(_LOOKUP.params(key_hash=key_hash))
     if not rows:
         return None
-    found = (rows[0].account_id, rows[0].id)
+    row = rows[0]
+    found = Caller(row.account_id, row.id, frozenset(row.scopes.split()))
     if cache is not None:
         cache.put(key_hash, found, generation)
     return found

@@ -223,14 +223,21 @@ def _create_account(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _create_api_key(args: argparse.Namespace, settings: Settings) -> None:
+    from app.scopes import DEFAULT_SCOPES, SCOPES
     from app.seed import create_api_key
+
+    scopes = [scope for scope in SCOPES if scope in (args.scope or DEFAULT_SCOPES)]
 
     async def work(db: Database) -> str:
         async with db.write.begin() as conn:
-            return await create_api_key(conn, account_id=args.account, name=args.name)
+            return await create_api_key(
+                conn, account_id=args.account, name=args.name, scopes=scopes
+            )
 
     key = _with_db(settings, work)
-    _out(f"API key for account {args.account} (shown once, stored hashed):")
+    _out(
+        f"API key for account {args.account}, scopes {' '.join(scopes)} (shown once, stored hashed):"
+    )
     _out(key)
 
 
@@ -330,6 +337,12 @@ def _parser() -> argparse.ArgumentParser:
     key = sub.add_parser("create-api-key", help="create an API key; prints it once")
     key.add_argument("--account", type=_positive, required=True, metavar="ID")
     key.add_argument("--name", metavar="LABEL", help="a label to recognise the key by")
+    key.add_argument(
+        "--scope",
+        action="append",
+        choices=("read", "write", "audit"),
+        help="what the key may do; repeat for several (default: --scope read --scope write)",
+    )
     key.set_defaults(run=_create_api_key)
     revoke = sub.add_parser("revoke-api-key", help="revoke an API key at once")
     revoke.add_argument("key", nargs="?", metavar="KEY", help="the key itself")

@@ -32,6 +32,7 @@ class RequestDB:
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._shared: AsyncConnection | None = None  # see share()
 
     def select_from(self, table: sa.Table, *columns: Any) -> sa.Select[Any]:
         """SELECT the table's (or the given) columns, limited to the caller's account."""
@@ -44,6 +45,11 @@ class RequestDB:
         `fetch` supplies the caller's account (a statement without it cannot run)."""
         return table.c.account_id == sa.bindparam(ACCOUNT_PARAM)
 
+    def share(self, conn: AsyncConnection) -> None:
+        """Run the request's reads on `conn` from now on: an Idempotency-Key request's
+        write transaction (app/idempotency.py), whose changes its payloads must see."""
+        self._shared = conn
+
     async def fetch(
         self, stmt: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[Any]:
@@ -55,6 +61,8 @@ class RequestDB:
             if self._closed:
                 raise RuntimeError("the request is over; its database handle is closed")
             self.statements += 1
+            if self._shared is not None:  # not retried: the transaction is at stake
+                return (await self._shared.execute(stmt, self._params(params))).all()
             try:
                 for attempt in (1, 2):
                     if self._conn is None:
@@ -120,6 +128,8 @@ class Context:
     settings: Settings
     write: AsyncEngine | None = None
     key_id: int | None = None
+    scopes: frozenset[str] = frozenset()  # the key's scopes (app/scopes.py)
+    idempotency: Any = None  # an Idempotency-Key request's app.idempotency.Idempotency
     log: RequestLog = field(default_factory=RequestLog)
     request: Any = None
     response: Any = None

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -23,12 +24,23 @@ logger = logging.getLogger("app.keycache")
 
 CHANNEL = "api_key_revoked"
 MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a valid API key speaks for, and what it may do (app/scopes.py)."""
+
+    account_id: int
+    key_id: int
+    scopes: frozenset[str]
+
+
 PING_SECONDS = 2.0  # how often the listening connection proves it is alive
 RETRY_SECONDS = 1.0
 
 
 class KeyCache:
-    """key hash -> (account id, key id), for keys found valid since the last revocation."""
+    """key hash -> the key's Caller, for keys found valid since the last revocation."""
 
     def __init__(self, database_url: str, *, connect_timeout: float) -> None:
         url = make_url(database_url)
@@ -38,7 +50,7 @@ class KeyCache:
             else None
         )
         self._connect_timeout = connect_timeout
-        self._entries: dict[str, tuple[int, int]] = {}
+        self._entries: dict[str, Caller] = {}
         self._listening = False
         self.generation = 0
         self._task: asyncio.Task[None] | None = None
@@ -54,10 +66,10 @@ class KeyCache:
         """Await `hook(connection)` each time the listening connection is (re)established."""
         self._on_connect.append(hook)
 
-    def get(self, key_hash: str) -> tuple[int, int] | None:
+    def get(self, key_hash: str) -> Caller | None:
         return self._entries.get(key_hash)
 
-    def put(self, key_hash: str, found: tuple[int, int], generation: int) -> None:
+    def put(self, key_hash: str, found: Caller, generation: int) -> None:
         """Remember a key read under `generation` (a later revocation voids it)."""
         if not self._listening or generation != self.generation:
             return

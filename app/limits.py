@@ -76,7 +76,7 @@ class ListBound:
 LIST_BOUNDS = {
     "orderBy": ListBound(MAX_ORDER_KEYS, "sort keys"),
     "ids": ListBound(MAX_NODES, "ids"),
-    "in": ListBound(MAX_IDS_PER_FILTER, "ids"),
+    "in": ListBound(MAX_IDS_PER_FILTER, "values"),
     "phoneNumbers": ListBound(MAX_PHONE_NUMBERS, "phone numbers"),
     "kinds": ListBound(5, "kinds"),  # ChangeKind has five values
 }
@@ -244,7 +244,7 @@ class ListBounds(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         ctx, document = self.execution_context, self.execution_context.graphql_document
-        operation = _operation(document, ctx.operation_name)
+        operation = operation_of(document, ctx.operation_name)
         if document is not None and operation is not None:
             fragments = fragments_of(document)
             lengths = _ListLengths(fragments, ctx.schema._schema, operation, ctx.variables or {})
@@ -286,7 +286,7 @@ class CostLimit(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         ctx, document = self.execution_context, self.execution_context.graphql_document
-        operation = _operation(document, ctx.operation_name)
+        operation = operation_of(document, ctx.operation_name)
         if document is not None and operation is not None and ctx.result is None:
             variables = {**_variable_defaults(operation), **(ctx.variables or {})}
             fragments = fragments_of(document)
@@ -330,7 +330,8 @@ def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
     }
 
 
-def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+def operation_of(document: Any, name: str | None) -> OperationDefinitionNode | None:
+    """The operation a request runs: the one named, or the first."""
     operations = (
         [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if document

@@ -42,10 +42,16 @@ from app.faults import (
     unavailable_body,
 )
 from app.health import Readiness, healthz
+from app.housekeeping import housekeeping
+from app.idempotency import HEADER as IDEMPOTENCY_HEADER
+from app.idempotency import INVALID_MESSAGE as IDEMPOTENCY_INVALID
+from app.idempotency import REPLAYED_HEADER, Idempotency, KeyReused, Stored
+from app.idempotency import VALID as IDEMPOTENCY_KEY
 from app.keycache import KeyCache
 from app.metrics import Metrics
 from app.ratelimit import RateLimiter
 from app.schema import build_schema
+from app.scopes import FORBIDDEN_STATUS
 
 logger = logging.getLogger("app.requests")
 STATIC = Path(__file__).parent / "static"
@@ -84,6 +90,8 @@ class GraphQLView(GraphQL):
             settings=self.settings,
             write=self.database.write,
             key_id=request.scope.get("gateway.key_id"),
+            scopes=request.scope.get("gateway.scopes", frozenset()),
+            idempotency=request.scope.get("gateway.idempotency"),
             log=request.scope["gateway.log"],
             request=request,
             response=response,
@@ -135,7 +143,8 @@ class GraphQLView(GraphQL):
             and not any("path" in error for error in response_data["errors"])
         ):
             response_data = {k: v for k, v in response_data.items() if k != "data"}
-            sub_response.status_code = 400
+            if sub_response.status_code != FORBIDDEN_STATUS:  # app/scopes.py: keep 403
+                sub_response.status_code = 400
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
         return response
@@ -276,7 +285,7 @@ class GraphQLEndpoint:
         if found is None:
             await self._refuse(401, UNAUTHORIZED_MESSAGE, scope, receive, send)
             return
-        db.account_id, key_id = found
+        db.account_id, key_id = found.account_id, found.key_id
         log.phase = "ratelimit"
         verdict = await self.limiter.check(key_id)
         if not verdict.allowed:
@@ -297,13 +306,92 @@ class GraphQLEndpoint:
             except DocumentError as exc:
                 await self._refuse(400, str(exc), scope, receive, send)
                 return
-        scope.update({"gateway.db": db, "gateway.key_id": key_id, "gateway.log": log})
+        idempotency = None
+        header = request.headers.get(IDEMPOTENCY_HEADER)
+        if header is not None and request.method == "POST":
+            if not IDEMPOTENCY_KEY.fullmatch(header):
+                await self._refuse(400, IDEMPOTENCY_INVALID, scope, receive, send)
+                return
+            idempotency = Idempotency(header, body, found, self.database.write)
+            log.phase = "idempotency"
+            if await self._replayed(idempotency, request, db, send):
+                return
+        scope.update(
+            {
+                "gateway.db": db,
+                "gateway.key_id": key_id,
+                "gateway.scopes": found.scopes,
+                "gateway.idempotency": idempotency,
+                "gateway.log": log,
+            }
+        )
         log.phase = "execute"
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.view(scope, replay, send)
+        if idempotency is None:
+            await self.view(scope, replay, send)
+            return
+        try:
+            answer = await self._answer(scope, replay)
+            if idempotency.replay:  # a concurrent request with the key committed first
+                log.phase = "idempotency"
+                if await self._replayed(idempotency, request, db, send):
+                    return
+                raise RuntimeError("a replayed Idempotency-Key has no stored response")
+            if idempotency.conn is not None:  # the request changed (or tried to)
+                if log.unavailable or (log.error_ids and not idempotency.changed):
+                    await idempotency.abandon()  # nothing to keep: a retry runs anew
+                else:
+                    log.phase = "commit"
+                    await idempotency.commit(answer)
+        finally:
+            await idempotency.abandon()
+        await self._send(answer, scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Stored:
+        """The view's whole response, held back (to be stored before it is sent)."""
+        status, content_type, body = 500, "application/json", bytearray()
+
+        async def hold(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = dict(message.get("headers", []))
+                content_type = headers.get(b"content-type", b"application/json").decode()
+            else:
+                body.extend(message.get("body", b""))
+
+        await self.view(scope, receive, hold)
+        return Stored(status, content_type, bytes(body))
+
+    async def _replayed(
+        self, idempotency: Idempotency, request: Request, db: RequestDB, send: Send
+    ) -> bool:
+        """Answer with the key's stored response (or 422 for another body), if stored."""
+        scope, receive = request.scope, request.receive
+        try:
+            stored = await idempotency.stored(db)
+        except KeyReused as exc:
+            await self._refuse(422, str(exc), scope, receive, send)
+            return True
+        if stored is None:
+            return False
+        await self._send(stored, scope, receive, send, {REPLAYED_HEADER: "true"})
+        return True
+
+    @staticmethod
+    async def _send(
+        answer: Stored,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        response = Response(answer.body, status_code=answer.status_code, headers=headers or {})
+        response.headers["content-type"] = answer.content_type
+        await response(scope, receive, send)
 
     async def _fault(self, exc: Exception, request: Request, log: RequestLog, send: Send) -> int:
         """Answer a request that failed outside GraphQL's own error handling, in the
@@ -396,7 +484,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # objects (with a large body, that scan was most of the time spent).
         gc.freeze()
         tracing.start(database)  # when OTEL_EXPORTER_OTLP_ENDPOINT is set
+        cleaner = asyncio.create_task(housekeeping(database))
         yield
+        cleaner.cancel()
         tracing.stop()
         await endpoint.keys.close()
         await live.close()

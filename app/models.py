@@ -328,9 +328,7 @@ class IdempotencyKey(SQLModel, table=True):
     )
     id: int | None = _pk()
     account_id: int = _account()
-    api_key_id: int = Field(
-        sa_column=sa.Column(BigId, sa.ForeignKey("api_key.id"), nullable=False)
-    )
+    api_key_id: int = Field(sa_column=sa.Column(BigId, sa.ForeignKey("api_key.id"), nullable=False))
     key: str = _text(255, nullable=False)
     request_hash: str = _text(64, nullable=False)
     status_code: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))

@@ -26,6 +26,7 @@ from app.graphql.query import Query
 from app.graphql.subscriptions import Subscription
 from app.limits import connection_fields, limit_extensions
 from app.plan.extension import planned_extensions
+from app.scopes import ScopeCheck
 from app.tracing import ResolverSpans
 from app.tracing import configured as tracing_configured
 
@@ -79,6 +80,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
         extensions=[
             *([] if settings.introspection else [DisableIntrospection]),
             OperationName,
+            ScopeCheck,  # first: a key refused its scope learns nothing else
             *([ResolverSpans] if tracing_configured() else []),  # OTEL_EXPORTER_OTLP_ENDPOINT
             *limit_extensions(settings, connections),
             *planned_extensions(settings.execution),  # after the limits: they refuse first

@@ -38,14 +38,14 @@ class LiveClient:
         payload = {"query": query, "variables": variables}
         await self.send({"id": op_id, "type": "subscribe", "payload": payload})
 
-    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.conn.recv(), timeout))  # type: ignore[no-any-return]
+    async def receive(self, within: float = 5.0) -> dict[str, Any]:
+        return json.loads(await asyncio.wait_for(self.conn.recv(), within))  # type: ignore[no-any-return]
 
-    async def events(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    async def events(self, count: int, within: float = 5.0) -> list[dict[str, Any]]:
         """The next `count` messages, which must be `next` messages."""
         found = []
         for _ in range(count):
-            message = await self.receive(timeout)
+            message = await self.receive(within)
             assert message["type"] == "next", message
             found.append(message)
         return found
@@ -58,11 +58,11 @@ class LiveClient:
             return
         raise AssertionError(f"unexpected message: {message}")
 
-    async def closed(self, timeout: float = 5.0) -> tuple[int | None, str]:
+    async def closed(self, within: float = 5.0) -> tuple[int | None, str]:
         """Wait for the server to close; (code, reason)."""
         try:
             while True:
-                await asyncio.wait_for(self.conn.recv(), timeout)
+                await asyncio.wait_for(self.conn.recv(), within)
         except ConnectionClosed as closed:
             received = closed.rcvd
             return (received.code, received.reason) if received else (None, "")

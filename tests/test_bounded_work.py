@@ -109,7 +109,7 @@ BOUNDED = {
         "query{decl} { attendees(filter: {patientId: {in: {v}}}) { totalCount } }",
         "[ID!]",
         "1",
-        "filter.patientId: at most 100 ids are allowed in `in`.",
+        "filter.patientId: at most 100 values are allowed in `in`.",
     ),
     "phoneNumbers": (
         """mutation{decl} {

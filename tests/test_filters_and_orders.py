@@ -194,12 +194,12 @@ WRONG_IDS = [
     (
         "attendees",
         {"patientId": {"in": [str(i) for i in range(1, 102)]}},
-        "filter.patientId: at most 100 ids are allowed in `in`.",
+        "filter.patientId: at most 100 values are allowed in `in`.",
     ),
     (
         "bookings",
         {"databaseId": {"in": [str(i) for i in range(1, 102)]}},
-        "filter.databaseId: at most 100 ids are allowed in `in`.",
+        "filter.databaseId: at most 100 values are allowed in `in`.",
     ),
 ]
 

@@ -124,7 +124,7 @@ async def test_a_mutation_on_a_reaches_b_within_a_second(stack: Stack, tenant: T
             tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient)
         )
         # then B delivers an attendee CREATED and a booking UPDATED within a second
-        got = {m["id"]: m["payload"]["data"] for m in await mine.events(2, timeout=1.0)}
+        got = {m["id"]: m["payload"]["data"] for m in await mine.events(2, within=1.0)}
         assert time.monotonic() - started < 1.5
         attendee = got["a"]["attendeeEvents"]
         assert attendee["kind"] == "CREATED"
@@ -250,14 +250,14 @@ async def test_bad_missing_and_revoked_keys_close_4403(stack: Stack, tenant: Ten
         async with stack.db.write.begin() as conn:
             await revoke_api_key(conn, key=key, key_id=None)
         started = time.monotonic()
-        assert (await on_a.closed(timeout=2))[0] == 4403
-        assert (await on_b.closed(timeout=2))[0] == 4403
+        assert (await on_a.closed(within=2))[0] == 4403
+        assert (await on_b.closed(within=2))[0] == 4403
         assert time.monotonic() - started < 1.0
 
 
 async def test_connection_init_must_come_in_time(stack: Stack) -> None:
     async with live(stack.a, init=False) as client:
-        assert (await client.closed(timeout=3))[0] == 4408
+        assert (await client.closed(within=3))[0] == 4408
 
 
 async def test_subscription_and_socket_limits(stack: Stack, tenant: Tenant) -> None:
@@ -286,7 +286,7 @@ async def test_subscription_and_socket_limits(stack: Stack, tenant: Tenant) -> N
 async def test_a_subscriber_that_falls_behind_is_closed_and_can_resume(
     stack: Stack, tenant: Tenant
 ) -> None:
-    booking, patient = await _class_with_patient(stack, tenant, seats=100)
+    booking, _ = await _class_with_patient(stack, tenant, seats=100)
     patients = [await stack.factory.patient(tenant) for _ in range(20)]
     attendees = [await stack.factory.attendee(tenant, booking, p) for p in patients]
     async with live(stack.b, tenant.key) as client:
@@ -354,9 +354,9 @@ async def test_commits_out_of_id_order_are_delivered_and_resumed_exactly_once(
             await one.execute(update, {"n": "one", "id": x})
             await two.execute(update, {"n": "two", "id": y})
             await two.commit()
-            [e2] = await client.events(1, timeout=1.0)
+            [e2] = await client.events(1, within=1.0)
             await one.commit()
-            [e1] = await client.events(1, timeout=1.0)
+            [e1] = await client.events(1, within=1.0)
     first, second = (e["payload"]["data"]["attendeeEvents"] for e in (e2, e1))
     assert first["attendee"]["databaseId"] == str(y) and second["attendee"]["databaseId"] == str(x)
     assert first["eventId"] < second["eventId"]

@@ -33,12 +33,12 @@ async def event_stream(
         )
     start = await resume_point(hub.database.read, after)
     if start is None:  # live from now: the log's end, even if this process lags behind it
-        start = await last_seq(hub.database.read)
+        return _events(hub, ctx, where, await last_seq(hub.database.read))
     return _events(hub, ctx, where, start)
 
 
 async def _events(
-    hub: Any, ctx: Any, where: EventFilter, start: int | None
+    hub: Any, ctx: Any, where: EventFilter, start: int
 ) -> AsyncGenerator[Event, None]:
     subscriber = hub.subscribe(ctx.account_id, where, ctx.socket, start)
     try:

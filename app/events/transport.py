@@ -158,10 +158,10 @@ class SubscriptionView(GraphQL[LiveContext, None]):
             await context.db.close()
         if found is None:
             raise ConnectionRejectionError()
-        context.db = RequestDB(self.database.read, account_id=found[0])
-        context.key_id = found[1]
+        context.db = RequestDB(self.database.read, account_id=found.account_id)
+        context.key_id, context.scopes = found.key_id, found.scopes  # scopes: app/scopes.py
         assert context.socket is not None
-        context.socket.account_id, context.socket.key_id = found
+        context.socket.account_id, context.socket.key_id = found.account_id, found.key_id
         await self.hub.sockets.open(context.socket)
 
     def operation_context(self, socket_context: LiveContext) -> LiveContext:
@@ -170,6 +170,7 @@ class SubscriptionView(GraphQL[LiveContext, None]):
             settings=self.settings,
             write=self.database.write,
             key_id=socket_context.key_id,
+            scopes=socket_context.scopes,
             log=RequestLog(),
             request=socket_context.request,
             socket=socket_context.socket,

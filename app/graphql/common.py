@@ -133,6 +133,14 @@ class IdFilter:
     )
 
 
+@strawberry.input(description="Match a text exactly: `eq` one value, or `in` a list (at most 100).")
+class StringFilter:
+    eq: str | None = strawberry.field(default=None, description="Equal to this text.")
+    in_: list[str] | None = strawberry.field(
+        default=None, name="in", description="One of these texts."
+    )
+
+
 @strawberry.input(description="Compare a timestamp; all given conditions must hold.")
 class DateTimeFilter:
     gt: datetime | None = strawberry.field(default=None, description="Later than.")
@@ -225,6 +233,18 @@ def id_terms(col: Any, flt: IdFilter | None, expected: Collection[str], name: st
             terms.append(col.in_([parse_id(v, expected) for v in flt.in_]))
     except InvalidIdError as exc:
         raise InvalidIdError(f"filter.{name}: {exc}") from None
+    return terms
+
+
+def text_terms(col: Any, flt: StringFilter | None, name: str) -> list[Any]:
+    """WHERE terms for a StringFilter; FilterError names the filter field."""
+    if flt is None:
+        return []
+    terms = []
+    if flt.eq is not None:
+        terms.append(col == filter_text(flt.eq, name))
+    if flt.in_ is not None:  # at most MAX_IDS_PER_FILTER: app/limits.py counts every `in`
+        terms.append(col.in_([filter_text(v, name) for v in flt.in_]))
     return terms
 
 

@@ -13,7 +13,7 @@ from app.context import Context
 from app.graphql.common import FilterError, OrderDirection
 from app.graphql.nodes import prefetch
 from app.ids import InvalidIdError
-from app.plan.rules import Listing, Scaffold, plan
+from app.plan.rules import Listing, Rule, Scaffold, plan
 from app.selection import FieldNames, Fold, Fragments
 
 NodeT = TypeVar("NodeT")
@@ -32,6 +32,14 @@ class ListSpec:
     order_type: Any
     where: Callable[[Any], list[Any]]
     default_order: tuple[pg.Key, ...] = (("created_at", False),)
+
+    def default_order_text(self) -> str:
+        """The default ordering as the schema spells it: `CREATED_AT ASC`."""
+        fields = self.order_type.__annotations__["field"]
+        names = {member.value: member.name for member in fields}
+        return ", ".join(
+            f"{names[col]} {'DESC' if desc else 'ASC'}" for col, desc in self.default_order
+        )
 
     def bind(
         self,
@@ -313,9 +321,13 @@ def _nested_loader(
     return ctx.loader(("page", spec.name, parent, fp, win, node_fields), batch)
 
 
-def connection_field(spec: ListSpec, *, parent: str | None, description: str) -> Any:
+def connection_field(
+    spec: ListSpec, *, parent: str | None, description: str, rule: Rule | None = None
+) -> Any:
     """A connection field with the standard arguments; `parent` names the column that
-    links rows to the object the field sits on (None for a root list)."""
+    links rows to the object the field sits on (None for a root list). `rule` tells the
+    planned path otherwise (a Fallback: always the ordinary executor)."""
+    order_help = f"Sort keys; default {spec.default_order_text()}, ties by id."
     filter_t, order_t, conn_t = spec.filter_type, spec.order_type, Connection[spec.node_type]  # type: ignore[name-defined]
 
     async def resolve(
@@ -326,7 +338,7 @@ def connection_field(spec: ListSpec, *, parent: str | None, description: str) ->
         ] = None,
         order_by: Annotated[
             list[order_t] | None,  # type: ignore[valid-type]
-            strawberry.argument(description="Sort keys; default CREATED_AT ASC, ties by id."),
+            strawberry.argument(description=order_help),
         ] = None,
         first: Annotated[
             int | None,
@@ -357,5 +369,5 @@ def connection_field(spec: ListSpec, *, parent: str | None, description: str) ->
         )
 
     return strawberry.field(
-        resolver=resolve, description=description, metadata=plan(Listing(spec, parent))
+        resolver=resolve, description=description, metadata=plan(rule or Listing(spec, parent))
     )

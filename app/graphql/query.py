@@ -9,6 +9,7 @@ from graphql import GraphQLError
 
 from app.context import Context
 from app.graphql.attendees import ATTENDEES, Attendee
+from app.graphql.audit import AUDIT_EVENTS
 from app.graphql.bookings import BOOKINGS, Booking
 from app.graphql.catalog import APPOINTMENT_TYPES, PRACTITIONERS, AppointmentType, Practitioner
 from app.graphql.common import Node
@@ -144,3 +145,10 @@ class Query:
         APPOINTMENT_TYPES, parent=None, description="Appointment types."
     )
     practitioners = connection_field(PRACTITIONERS, parent=None, description="Practitioners.")
+    audit_events = connection_field(
+        AUDIT_EVENTS,
+        parent=None,
+        description="The account's audit trail: one row per change made through the API, "
+        "oldest first. Needs an API key with the `audit` scope.",
+        rule=Fallback("audit rows: always the ordinary executor"),
+    )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.db import Database
+from app.scopes import SCOPES
 from app.seed.base import (
     DATA_TABLES,
     SeedError,
@@ -300,7 +301,11 @@ async def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 20
         for clinic in (MAIN, SECOND):
             since = (now - timedelta(days=clinic.age_days)).replace(microsecond=0)
             account_id = await create_account(conn, name=clinic.name, now=since)
-            keys.append(await create_api_key(conn, account_id=account_id, name="Demo key", now=now))
+            # The demo key may do everything, auditEvents included, so GraphiQL shows it all.
+            key = await create_api_key(
+                conn, account_id=account_id, name="Demo key", scopes=SCOPES, now=now
+            )
+            keys.append(key)
             _Builder(
                 rng=rng,
                 now=now,

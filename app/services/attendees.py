@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import Attendee, Booking, Patient, PatientCase
-from app.services.base import Code, Failure, check_text, fetch_one, is_unique_violation
+from app.services.base import (
+    Code,
+    Failure,
+    check_text,
+    fetch_one,
+    is_unique_violation,
+    update_row,
+)
 
 A: sa.Table = Attendee.__table__  # type: ignore[attr-defined]
 B: sa.Table = Booking.__table__  # type: ignore[attr-defined]
@@ -169,12 +176,17 @@ async def _attendee(conn: AsyncConnection, account_id: int, attendee_id: int) ->
     return row
 
 
+def _found(account_id: int, attendee_id: int) -> list[sa.ColumnElement[bool]]:
+    return [A.c.id == attendee_id, A.c.account_id == account_id]
+
+
 async def update_attendee(
     conn: AsyncConnection,
     *,
     account_id: int,
     attendee_id: int,
     changes: dict[str, Any],
+    expected_updated_at: datetime | None,
     now: datetime,
 ) -> int:
     """Change `arrived`, `notes` and/or `patient_case_id` (a None value clears it)."""
@@ -182,22 +194,37 @@ async def update_attendee(
     check_text(changes.get("notes"), "notes")
     if changes.get("patient_case_id") is not None:
         await check_case(conn, account_id, changes["patient_case_id"], row.patient_id)
-    if changes:
-        await conn.execute(
-            sa.update(A).where(A.c.id == attendee_id).values(**changes, updated_at=now)
-        )
+    values = {**changes, "updated_at": now} if changes else {}
+    await update_row(
+        conn,
+        A,
+        _found(account_id, attendee_id),
+        noun="attendee",
+        expected=expected_updated_at,
+        values=values,
+    )
     return attendee_id
 
 
-async def _cancel_one(conn: AsyncConnection, attendee_id: int, values: dict[str, Any]) -> bool:
-    """Cancel one attendee unless already cancelled; frees its seat if it held one."""
-    result = await conn.execute(
-        sa.update(A)
-        .where(A.c.id == attendee_id, A.c.cancelled_at.is_(None))
-        .values(**values)
-        .returning(A.c.booking_id, A.c.archived_at, A.c.deleted_at)
+async def _cancel_one(
+    conn: AsyncConnection,
+    account_id: int,
+    attendee_id: int,
+    values: dict[str, Any],
+    expected: datetime | None = None,
+) -> bool:
+    """Cancel one attendee unless already cancelled (False then); frees its seat if it held
+    one. STALE when `expected` is given and the attendee changed since."""
+    row = await update_row(
+        conn,
+        A,
+        _found(account_id, attendee_id),
+        noun="attendee",
+        expected=expected,
+        values=values,
+        only_if=[A.c.cancelled_at.is_(None)],
+        returning=[A.c.booking_id, A.c.archived_at, A.c.deleted_at],
     )
-    row = result.first()
     if row is None:
         return False
     if row.archived_at is None and row.deleted_at is None:
@@ -213,6 +240,7 @@ async def cancel_attendee(
     reason: int,
     note: str | None,
     apply_to_repeats: bool,
+    expected_updated_at: datetime | None,
     now: datetime,
 ) -> int:
     """Cancel a group appointment's attendee (final), and with `apply_to_repeats` the same
@@ -227,7 +255,8 @@ async def cancel_attendee(
         "cancellation_note": note,
         "updated_at": now,
     }
-    if row.cancelled_at is not None or not await _cancel_one(conn, attendee_id, values):
+    # The attendee's own conditional UPDATE comes first: a refusal leaves nothing to undo.
+    if not await _cancel_one(conn, account_id, attendee_id, values, expected_updated_at):
         raise Failure(Code.ALREADY_CANCELLED, "id", "The attendee is already cancelled.")
     if apply_to_repeats:
         series = row.repeated_from_id or row.booking_id
@@ -243,22 +272,29 @@ async def cancel_attendee(
             )
         )
         for (later_id,) in (await conn.execute(later)).all():
-            await _cancel_one(conn, later_id, values)
+            await _cancel_one(conn, account_id, later_id, values)
     return attendee_id
 
 
 async def archive_attendee(
-    conn: AsyncConnection, *, account_id: int, attendee_id: int, now: datetime
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    attendee_id: int,
+    expected_updated_at: datetime | None,
+    now: datetime,
 ) -> int:
     """Archive an attendee (idempotent); an active one frees its seat."""
-    await _attendee(conn, account_id, attendee_id)
-    result = await conn.execute(
-        sa.update(A)
-        .where(A.c.id == attendee_id, A.c.archived_at.is_(None))
-        .values(archived_at=now, updated_at=now)
-        .returning(A.c.booking_id, A.c.cancelled_at, A.c.deleted_at)
+    row = await update_row(
+        conn,
+        A,
+        _found(account_id, attendee_id),
+        noun="attendee",
+        expected=expected_updated_at,
+        values={"archived_at": now, "updated_at": now},
+        only_if=[A.c.archived_at.is_(None)],
+        returning=[A.c.booking_id, A.c.cancelled_at, A.c.deleted_at],
     )
-    row = result.first()
     if row is not None and row.cancelled_at is None and row.deleted_at is None:
         await free_seat(conn, row.booking_id)
     return attendee_id

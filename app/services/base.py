@@ -1,11 +1,13 @@
-"""What every write shares: the transaction, the expected-failure exception, validation."""
+"""What every write shares: the transaction, the expected-failure exception, validation,
+and the one conditional UPDATE that changes a row (optimistic concurrency included)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.ids import InvalidIdError, parse_id
+from app.timeutil import format_datetime
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 255
@@ -98,3 +101,41 @@ def is_unique_violation(exc: sa.exc.IntegrityError, index: str, sqlite_columns: 
     SQLite names the columns)."""
     text = str(exc.orig)
     return index in text or f"UNIQUE constraint failed: {sqlite_columns}" in text
+
+
+async def update_row(
+    conn: AsyncConnection,
+    table: sa.Table,
+    found: Sequence[sa.ColumnElement[bool]],
+    *,
+    noun: str,
+    expected: datetime | None,
+    values: Mapping[str, Any],
+    only_if: Sequence[sa.ColumnElement[bool]] = (),
+    returning: Sequence[sa.ColumnElement[Any]] = (),
+) -> Any:
+    """The one statement that changes a row: UPDATE it where `found` (its id, account, not
+    deleted) and `only_if` hold and, when `expected` is given, its updated_at is still
+    exactly `expected` (bound through the column's type). Returns the `returning` row.
+
+    When it matched nothing (or `values` is empty), one read in the same transaction says
+    why: NOT_FOUND, STALE (field `expectedUpdatedAt`), or None for `only_if` (the caller's
+    own refusal, or an idempotent no-op)."""
+    unchanged = [] if expected is None else [table.c.updated_at == expected]
+    if values:
+        stmt = sa.update(table).where(*found, *only_if, *unchanged).values(**values)
+        row = await fetch_one(conn, stmt.returning(table.c.id, *returning))
+        if row is not None:
+            return row
+    fresh = [(table.c.updated_at == expected).label("fresh")] if expected is not None else []
+    state = await fetch_one(conn, sa.select(table.c.updated_at, *fresh).where(*found))
+    if state is None:
+        raise Failure(Code.NOT_FOUND, "id", f"No {noun} with this id.")
+    if expected is not None and not state.fresh:
+        raise Failure(
+            Code.STALE,
+            "expectedUpdatedAt",
+            f"The {noun} changed since {format_datetime(expected)}: its updatedAt is now "
+            f"{format_datetime(state.updated_at)}. Reload it and try again.",
+        )
+    return None

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import AppointmentType, Practitioner
 from app.services.attendees import A, B, active_patient, check_case
-from app.services.base import Code, Failure, check_range, check_text, fetch_one
+from app.services.base import Code, Failure, check_range, check_text, fetch_one, update_row
 
 T: sa.Table = AppointmentType.__table__  # type: ignore[attr-defined]
 PR: sa.Table = Practitioner.__table__  # type: ignore[attr-defined]
@@ -173,11 +173,13 @@ async def _insert_booking(
     return booking_id
 
 
+def _found(account_id: int, booking_id: int) -> list[sa.ColumnElement[bool]]:
+    return [B.c.id == booking_id, B.c.account_id == account_id, B.c.deleted_at.is_(None)]
+
+
 async def _booking(conn: AsyncConnection, account_id: int, booking_id: int) -> Any:
-    row = await fetch_one(
-        conn, sa.select(B).where(B.c.id == booking_id, B.c.account_id == account_id)
-    )
-    if row is None or row.deleted_at is not None:
+    row = await fetch_one(conn, sa.select(B).where(*_found(account_id, booking_id)))
+    if row is None:
         raise Failure(Code.NOT_FOUND, "id", "No booking with this id.")
     return row
 
@@ -188,6 +190,7 @@ async def update_booking(
     account_id: int,
     booking_id: int,
     changes: dict[str, Any],
+    expected_updated_at: datetime | None,
     now: datetime,
 ) -> int:
     """Change start, end, notes or seats; a new start alone keeps the duration, a null end
@@ -217,12 +220,18 @@ async def update_booking(
         values["ends_at"] = end_of(starts, timedelta(minutes=minutes))
     if values.get("ends_at", row.ends_at) < starts:
         raise Failure(Code.INVALID, "endsAt", "endsAt must not be before startsAt.")
-    if not values:
-        return booking_id
-    stmt = sa.update(B).where(B.c.id == booking_id).values(**values, updated_at=now)
-    if "max_attendees" in values:  # atomic with concurrent joins: the seats check is in the UPDATE
-        stmt = stmt.where(B.c.active_attendees <= values["max_attendees"])
-    if (await conn.execute(stmt)).rowcount != 1:
+    seats = values.get("max_attendees")
+    changed = await update_row(
+        conn,
+        B,
+        _found(account_id, booking_id),
+        noun="booking",
+        expected=expected_updated_at,
+        values={**values, "updated_at": now} if values else {},
+        # atomic with concurrent joins: the seats check is in the UPDATE
+        only_if=[B.c.active_attendees <= seats] if seats is not None else [],
+    )
+    if changed is None and seats is not None:
         raise Failure(
             Code.INVALID,
             "maxAttendees",
@@ -239,35 +248,46 @@ async def cancel_booking(
     reason: int,
     note: str | None,
     apply_to_repeats: bool,
+    expected_updated_at: datetime | None,
     now: datetime,
 ) -> int:
     """Cancel a booking and its attendees (final); with `apply_to_repeats`, also every
-    later occurrence of its series."""
+    later occurrence of its series. The booking's own conditional UPDATE comes first, so
+    a refusal (ALREADY_CANCELLED, STALE) happens before anything else is written."""
     check_text(note, "cancellationNote")
     row = await _booking(conn, account_id, booking_id)
-    if row.cancelled_at is not None:
-        raise Failure(Code.ALREADY_CANCELLED, "id", "The booking is already cancelled.")
-    targets = [booking_id]
-    if apply_to_repeats:
-        series = row.repeated_from_id or row.id
-        later = sa.select(B.c.id).where(
-            B.c.account_id == account_id,
-            sa.or_(B.c.id == series, B.c.repeated_from_id == series),
-            B.c.starts_at > row.starts_at,
-            B.c.cancelled_at.is_(None),
-        )
-        targets += [r[0] for r in (await conn.execute(later)).all()]
     cancel = {
         "cancelled_at": now,
         "cancellation_reason": reason,
         "cancellation_note": note,
         "updated_at": now,
     }
-    await conn.execute(
-        sa.update(B)
-        .where(B.c.id.in_(targets), B.c.cancelled_at.is_(None))
-        .values(**cancel, active_attendees=0)
+    cancelled = await update_row(
+        conn,
+        B,
+        _found(account_id, booking_id),
+        noun="booking",
+        expected=expected_updated_at,
+        values={**cancel, "active_attendees": 0},
+        only_if=[B.c.cancelled_at.is_(None)],
     )
+    if cancelled is None:
+        raise Failure(Code.ALREADY_CANCELLED, "id", "The booking is already cancelled.")
+    targets = [booking_id]
+    if apply_to_repeats:
+        series = row.repeated_from_id or row.id
+        later = (
+            sa.update(B)
+            .where(
+                B.c.account_id == account_id,
+                sa.or_(B.c.id == series, B.c.repeated_from_id == series),
+                B.c.starts_at > row.starts_at,
+                B.c.cancelled_at.is_(None),
+            )
+            .values(**cancel, active_attendees=0)
+            .returning(B.c.id)
+        )
+        targets += [r[0] for r in (await conn.execute(later)).all()]
     await conn.execute(
         sa.update(A).where(A.c.booking_id.in_(targets), A.c.cancelled_at.is_(None)).values(**cancel)
     )
@@ -275,13 +295,21 @@ async def cancel_booking(
 
 
 async def archive_booking(
-    conn: AsyncConnection, *, account_id: int, booking_id: int, now: datetime
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    booking_id: int,
+    expected_updated_at: datetime | None,
+    now: datetime,
 ) -> int:
     """Archive a booking (idempotent); it takes no new attendees."""
-    await _booking(conn, account_id, booking_id)
-    await conn.execute(
-        sa.update(B)
-        .where(B.c.id == booking_id, B.c.archived_at.is_(None))
-        .values(archived_at=now, updated_at=now)
+    await update_row(
+        conn,
+        B,
+        _found(account_id, booking_id),
+        noun="booking",
+        expected=expected_updated_at,
+        values={"archived_at": now, "updated_at": now},
+        only_if=[B.c.archived_at.is_(None)],
     )
     return booking_id

@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import AppointmentType, Practitioner
-from app.services.base import MAX_NAME, Code, Failure, check_range, check_text, fetch_one
+from app.services.base import (
+    MAX_NAME,
+    Code,
+    Failure,
+    check_range,
+    check_text,
+    fetch_one,
+    update_row,
+)
 
 PRACTITIONER_NAMES = {
     "first_name": ("firstName", True),
@@ -68,10 +76,11 @@ class Catalog:
     noun: str
     prepare: Prepare  # (current row or {}, given fields) -> the columns to write
 
+    def _found(self, account_id: int, row_id: int) -> list[sa.ColumnElement[bool]]:
+        return [self.table.c.id == row_id, self.table.c.account_id == account_id]
+
     async def find(self, conn: AsyncConnection, account_id: int, row_id: int) -> Any:
-        t = self.table
-        stmt = sa.select(t).where(t.c.id == row_id, t.c.account_id == account_id)
-        row = await fetch_one(conn, stmt)
+        row = await fetch_one(conn, sa.select(self.table).where(*self._found(account_id, row_id)))
         if row is None:
             raise Failure(Code.NOT_FOUND, "id", f"No {self.noun} with this id.")
         return row
@@ -91,32 +100,46 @@ class Catalog:
         account_id: int,
         row_id: int,
         changes: dict[str, Any],
+        expected: datetime | None,
         now: datetime,
     ) -> int:
         """Change the given fields; nothing given leaves even updated_at as it is."""
         row = await self.find(conn, account_id, row_id)
-        return await self._write(conn, row_id, self.prepare(row._mapping, changes), now)
+        values = self.prepare(row._mapping, changes)
+        return await self._write(conn, account_id, row_id, expected, values, now)
 
     async def archive(
-        self, conn: AsyncConnection, account_id: int, row_id: int, now: datetime
+        self,
+        conn: AsyncConnection,
+        account_id: int,
+        row_id: int,
+        expected: datetime | None,
+        now: datetime,
     ) -> int:
         """Archive a row (idempotent: an archived row keeps its archivedAt)."""
-        await self.find(conn, account_id, row_id)
         not_archived = self.table.c.archived_at.is_(None)
-        return await self._write(conn, row_id, {"archived_at": now}, now, not_archived)
+        values = {"archived_at": now}
+        return await self._write(conn, account_id, row_id, expected, values, now, not_archived)
 
     async def _write(
         self,
         conn: AsyncConnection,
+        account_id: int,
         row_id: int,
+        expected: datetime | None,
         values: dict[str, Any],
         now: datetime,
-        *only_if: Any,
+        *only_if: sa.ColumnElement[bool],
     ) -> int:
-        if values:
-            t = self.table
-            stmt = sa.update(t).where(t.c.id == row_id, *only_if)
-            await conn.execute(stmt.values(**values, updated_at=now))
+        await update_row(
+            conn,
+            self.table,
+            self._found(account_id, row_id),
+            noun=self.noun,
+            expected=expected,
+            values={**values, "updated_at": now} if values else {},
+            only_if=only_if,
+        )
         return row_id
 
 
@@ -150,17 +173,25 @@ async def update_practitioner(
     account_id: int,
     practitioner_id: int,
     changes: dict[str, Any],
+    expected_updated_at: datetime | None,
     now: datetime,
 ) -> int:
     """Change the given fields; a null display name is made again from title and names."""
-    return await PRACTITIONERS.update(conn, account_id, practitioner_id, changes, now)
+    return await PRACTITIONERS.update(
+        conn, account_id, practitioner_id, changes, expected_updated_at, now
+    )
 
 
 async def archive_practitioner(
-    conn: AsyncConnection, *, account_id: int, practitioner_id: int, now: datetime
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    practitioner_id: int,
+    expected_updated_at: datetime | None,
+    now: datetime,
 ) -> int:
     """Archive a practitioner (idempotent)."""
-    return await PRACTITIONERS.archive(conn, account_id, practitioner_id, now)
+    return await PRACTITIONERS.archive(conn, account_id, practitioner_id, expected_updated_at, now)
 
 
 async def create_appointment_type(
@@ -187,14 +218,24 @@ async def update_appointment_type(
     account_id: int,
     appointment_type_id: int,
     changes: dict[str, Any],
+    expected_updated_at: datetime | None,
     now: datetime,
 ) -> int:
     """Change the given fields (none of them can be cleared)."""
-    return await APPOINTMENT_TYPES.update(conn, account_id, appointment_type_id, changes, now)
+    return await APPOINTMENT_TYPES.update(
+        conn, account_id, appointment_type_id, changes, expected_updated_at, now
+    )
 
 
 async def archive_appointment_type(
-    conn: AsyncConnection, *, account_id: int, appointment_type_id: int, now: datetime
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    appointment_type_id: int,
+    expected_updated_at: datetime | None,
+    now: datetime,
 ) -> int:
     """Archive an appointment type (idempotent)."""
-    return await APPOINTMENT_TYPES.archive(conn, account_id, appointment_type_id, now)
+    return await APPOINTMENT_TYPES.archive(
+        conn, account_id, appointment_type_id, expected_updated_at, now
+    )

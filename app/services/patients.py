@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import Patient
-from app.services.base import MAX_NAME, Code, Failure, check_email, check_text, fetch_one
+from app.services.base import MAX_NAME, Code, Failure, check_email, check_text, update_row
 
 P: sa.Table = Patient.__table__  # type: ignore[attr-defined]
 MAX_PHONE_NUMBERS = 10
@@ -90,14 +90,18 @@ async def create_patient(
 
 
 async def _set(
-    conn: AsyncConnection, account_id: int, patient_id: int, values: dict[str, Any], *only_if: Any
+    conn: AsyncConnection,
+    account_id: int,
+    patient_id: int,
+    expected: datetime | None,
+    values: dict[str, Any],
+    *only_if: sa.ColumnElement[bool],
 ) -> int:
-    """NOT_FOUND unless the patient exists; then UPDATE it where `only_if` holds."""
-    found = (P.c.id == patient_id, P.c.account_id == account_id, P.c.deleted_at.is_(None))
-    if await fetch_one(conn, sa.select(P.c.id).where(*found)) is None:
-        raise Failure(Code.NOT_FOUND, "id", "No patient with this id.")
-    if values:
-        await conn.execute(sa.update(P).where(*found, *only_if).values(**values))
+    """UPDATE the patient where `only_if` holds (NOT_FOUND, STALE: see `update_row`)."""
+    found = [P.c.id == patient_id, P.c.account_id == account_id, P.c.deleted_at.is_(None)]
+    await update_row(
+        conn, P, found, noun="patient", expected=expected, values=values, only_if=only_if
+    )
     return patient_id
 
 
@@ -107,6 +111,7 @@ async def update_patient(
     account_id: int,
     patient_id: int,
     changes: dict[str, Any],
+    expected_updated_at: datetime | None,
     now: datetime,
 ) -> int:
     """Change the given fields (named as create_patient's); None clears one, but the names
@@ -114,20 +119,32 @@ async def update_patient(
     values = _values(changes, now)
     if values:
         values["updated_at"] = now
-    return await _set(conn, account_id, patient_id, values)
+    return await _set(conn, account_id, patient_id, expected_updated_at, values)
 
 
 async def archive_patient(
-    conn: AsyncConnection, *, account_id: int, patient_id: int, now: datetime
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    patient_id: int,
+    expected_updated_at: datetime | None,
+    now: datetime,
 ) -> int:
     """Archive a patient (idempotent: an archived patient keeps its archivedAt)."""
     values = {"archived_at": now, "updated_at": now}
-    return await _set(conn, account_id, patient_id, values, P.c.archived_at.is_(None))
+    not_archived = P.c.archived_at.is_(None)
+    return await _set(conn, account_id, patient_id, expected_updated_at, values, not_archived)
 
 
 async def unarchive_patient(
-    conn: AsyncConnection, *, account_id: int, patient_id: int, now: datetime
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    patient_id: int,
+    expected_updated_at: datetime | None,
+    now: datetime,
 ) -> int:
     """Bring an archived patient back (a patient that is not archived stays as it is)."""
     values = {"archived_at": None, "updated_at": now}
-    return await _set(conn, account_id, patient_id, values, P.c.archived_at.is_not(None))
+    archived = P.c.archived_at.is_not(None)
+    return await _set(conn, account_id, patient_id, expected_updated_at, values, archived)

@@ -1,5 +1,6 @@
 """createAttendee, updateAttendee, cancelAttendee, archiveAttendee."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -13,6 +14,7 @@ from app.graphql.mutations.common import (
     payload_type,
     run_mutation,
 )
+from app.graphql.mutations.concurrency import expected_updated_at_field
 from app.graphql.nodes import BOOKING_TYPES
 from app.services import attendees as service
 from app.services.base import input_id, optional_id
@@ -51,6 +53,7 @@ class UpdateAttendeeInput:
     patient_case_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="A case of the same patient."
     )
+    expected_updated_at: datetime | None = expected_updated_at_field("attendee")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
@@ -63,12 +66,14 @@ class CancelAttendeeInput:
         default=False,
         description="Also cancel the patient's attendance in every later occurrence of the series.",
     )
+    expected_updated_at: datetime | None = expected_updated_at_field("attendee")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="Archive an attendee (idempotent).")
 class ArchiveAttendeeInput:
     id: strawberry.ID = strawberry.field(description="The attendee.")
+    expected_updated_at: datetime | None = expected_updated_at_field("attendee")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
@@ -112,7 +117,12 @@ class AttendeeMutations:
                 )
             attendee_id = input_id(input.id, {"Attendee"}, "id")
             return await service.update_attendee(
-                conn, account_id=account_id, attendee_id=attendee_id, changes=changes, now=now
+                conn,
+                account_id=account_id,
+                attendee_id=attendee_id,
+                changes=changes,
+                expected_updated_at=input.expected_updated_at,
+                now=now,
             )
 
         return await run_mutation(info, AttendeePayload, input.client_mutation_id, work)
@@ -131,6 +141,7 @@ class AttendeeMutations:
                 reason=int(input.cancellation_reason),
                 note=input.cancellation_note,
                 apply_to_repeats=input.apply_to_repeats,
+                expected_updated_at=input.expected_updated_at,
                 now=now,
             )
 
@@ -145,7 +156,11 @@ class AttendeeMutations:
         async def work(conn: Any, account_id: int, now: Any) -> int:
             attendee_id = input_id(input.id, {"Attendee"}, "id")
             return await service.archive_attendee(
-                conn, account_id=account_id, attendee_id=attendee_id, now=now
+                conn,
+                account_id=account_id,
+                attendee_id=attendee_id,
+                expected_updated_at=input.expected_updated_at,
+                now=now,
             )
 
         return await run_mutation(info, AttendeePayload, input.client_mutation_id, work)

@@ -14,6 +14,7 @@ from app.graphql.mutations.common import (
     payload_type,
     run_mutation,
 )
+from app.graphql.mutations.concurrency import expected_updated_at_field
 from app.graphql.nodes import BOOKING_TYPES
 from app.services import bookings as service
 from app.services.base import input_id, optional_id
@@ -86,6 +87,7 @@ class UpdateBookingInput:
         default=strawberry.UNSET,
         description="Seats of a group appointment; never below its active attendees.",
     )
+    expected_updated_at: datetime | None = expected_updated_at_field("booking")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
@@ -97,12 +99,14 @@ class CancelBookingInput:
     apply_to_repeats: bool = strawberry.field(
         default=False, description="Also cancel every later occurrence of the series."
     )
+    expected_updated_at: datetime | None = expected_updated_at_field("booking")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="Archive a booking (idempotent).")
 class ArchiveBookingInput:
     id: strawberry.ID = strawberry.field(description="The booking.")
+    expected_updated_at: datetime | None = expected_updated_at_field("booking")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
@@ -172,7 +176,12 @@ class BookingMutations:
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             booking_id = input_id(input.id, BOOKING_TYPES, "id")
             return await service.update_booking(
-                conn, account_id=account_id, booking_id=booking_id, changes=_changes(input), now=now
+                conn,
+                account_id=account_id,
+                booking_id=booking_id,
+                changes=_changes(input),
+                expected_updated_at=input.expected_updated_at,
+                now=now,
             )
 
         return await run_mutation(info, BookingPayload, input.client_mutation_id, work)
@@ -191,6 +200,7 @@ class BookingMutations:
                 reason=int(input.cancellation_reason),
                 note=input.cancellation_note,
                 apply_to_repeats=input.apply_to_repeats,
+                expected_updated_at=input.expected_updated_at,
                 now=now,
             )
 
@@ -203,7 +213,11 @@ class BookingMutations:
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             booking_id = input_id(input.id, BOOKING_TYPES, "id")
             return await service.archive_booking(
-                conn, account_id=account_id, booking_id=booking_id, now=now
+                conn,
+                account_id=account_id,
+                booking_id=booking_id,
+                expected_updated_at=input.expected_updated_at,
+                now=now,
             )
 
         return await run_mutation(info, BookingPayload, input.client_mutation_id, work)

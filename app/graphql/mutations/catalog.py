@@ -16,6 +16,7 @@ from app.graphql.mutations.common import (
     payload_type,
     run_mutation,
 )
+from app.graphql.mutations.concurrency import expected_updated_at_field
 from app.services import catalog as service
 from app.services.base import input_id
 
@@ -46,11 +47,13 @@ class _Target:
         row_id: str | None = None,
         **args: Any,
     ) -> Any:
-        """Call the service `action` through run_mutation; with `row_id`, for that row."""
+        """Call the service `action` through run_mutation; with `row_id`, for that row (and
+        the input's expectedUpdatedAt)."""
 
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             if row_id is not None:
                 args[f"{self.table}_id"] = input_id(row_id, {self.type_name}, "id")
+                args["expected_updated_at"] = data.expected_updated_at
             return await action(conn, account_id=account_id, now=now, **args)
 
         return await run_mutation(info, self.payload, data.client_mutation_id, work)
@@ -105,12 +108,14 @@ class UpdatePractitionerInput:
         default=strawberry.UNSET,
         description=DISPLAY_NAME + 'null sets it to "<title> <first> <last>" again.',
     )
+    expected_updated_at: datetime | None = expected_updated_at_field("practitioner")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="Archive a practitioner (idempotent).")
 class ArchivePractitionerInput:
     id: strawberry.ID = strawberry.field(description="The practitioner.")
+    expected_updated_at: datetime | None = expected_updated_at_field("practitioner")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
@@ -138,12 +143,14 @@ class UpdateAppointmentTypeInput:
     max_attendees: int | None = strawberry.field(
         default=strawberry.UNSET, description="Default seats of a group appointment (1–100)."
     )
+    expected_updated_at: datetime | None = expected_updated_at_field("appointment type")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="Archive an appointment type (idempotent).")
 class ArchiveAppointmentTypeInput:
     id: strawberry.ID = strawberry.field(description="The appointment type.")
+    expected_updated_at: datetime | None = expected_updated_at_field("appointment type")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 

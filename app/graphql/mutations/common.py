@@ -1,6 +1,7 @@
 """The one runner every mutation goes through: transaction, user errors, fresh payload."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -58,10 +59,9 @@ async def run_mutation(
     `payload_type`): the changed node read fresh after commit, or the user errors."""
     ctx = info.context
     table = payload.gateway_table
-    assert ctx.write is not None
     ctx.log.phase = "mutation"
     try:
-        async with transaction(ctx.write) as conn:
+        async with _unit_of_work(ctx) as conn:
             now = utcnow()
             entity_id = await work(conn, ctx.account_id, now)
             await record(
@@ -85,6 +85,22 @@ async def run_mutation(
     ctx.reset_loaders()
     node = await load_node(ctx, table, entity_id)
     return payload(**{table: node}, user_errors=[], client_mutation_id=client_mutation_id)
+
+
+@asynccontextmanager
+async def _unit_of_work(ctx: Context) -> AsyncIterator[AsyncConnection]:
+    """A mutation's own transaction; in an Idempotency-Key request, a savepoint in the
+    request's one transaction instead (app/idempotency.py), whose reads then run on it."""
+    if ctx.idempotency is None:
+        assert ctx.write is not None
+        async with transaction(ctx.write) as conn:
+            yield conn
+        return
+    conn = await ctx.idempotency.connection()
+    ctx.db.share(conn)
+    async with conn.begin_nested():
+        yield conn
+    ctx.idempotency.changed = True
 
 
 def payload_type(name: str, table: str, node_type: Any, noun: str) -> Any:

@@ -14,6 +14,7 @@ from app.graphql.mutations.common import (
     payload_type,
     run_mutation,
 )
+from app.graphql.mutations.concurrency import expected_updated_at_field
 from app.graphql.patients import Patient, PhoneType
 from app.services import patients as service
 from app.services.base import input_id
@@ -85,18 +86,21 @@ class UpdatePatientInput:
     phone_numbers: list[PhoneNumberInput] | None = strawberry.field(
         default=strawberry.UNSET, description="Phone numbers (at most 10); replaces the list."
     )
+    expected_updated_at: datetime | None = expected_updated_at_field("patient")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="Archive a patient (idempotent).")
 class ArchivePatientInput:
     id: strawberry.ID = strawberry.field(description="The patient.")
+    expected_updated_at: datetime | None = expected_updated_at_field("patient")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="Bring an archived patient back.")
 class UnarchivePatientInput:
     id: strawberry.ID = strawberry.field(description="The patient.")
+    expected_updated_at: datetime | None = expected_updated_at_field("patient")
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
@@ -115,11 +119,19 @@ def _patient_id(value: str) -> int:
     return input_id(value, {"Patient"}, "id")
 
 
-def _by_id(value: str, action: Callable[..., Awaitable[int]]) -> Work:
-    """Work that applies `action` (archive or unarchive) to the patient with this id."""
+def _by_id(
+    data: ArchivePatientInput | UnarchivePatientInput, action: Callable[..., Awaitable[int]]
+) -> Work:
+    """Work that applies `action` (archive or unarchive) to the input's patient."""
 
     async def work(conn: Any, account_id: int, now: datetime) -> int:
-        return await action(conn, account_id=account_id, patient_id=_patient_id(value), now=now)
+        return await action(
+            conn,
+            account_id=account_id,
+            patient_id=_patient_id(data.id),
+            expected_updated_at=data.expected_updated_at,
+            now=now,
+        )
 
     return work
 
@@ -144,7 +156,12 @@ class PatientMutations:
         async def work(conn: Any, account_id: int, now: datetime) -> int:
             patient_id = _patient_id(input.id)
             return await service.update_patient(
-                conn, account_id=account_id, patient_id=patient_id, changes=_fields(input), now=now
+                conn,
+                account_id=account_id,
+                patient_id=patient_id,
+                changes=_fields(input),
+                expected_updated_at=input.expected_updated_at,
+                now=now,
             )
 
         return await run_mutation(info, PatientPayload, input.client_mutation_id, work)
@@ -157,7 +174,7 @@ class PatientMutations:
             info,
             PatientPayload,
             input.client_mutation_id,
-            _by_id(input.id, service.archive_patient),
+            _by_id(input, service.archive_patient),
         )
 
     @strawberry.mutation(description="Bring an archived patient back; clears archivedAt.")
@@ -168,5 +185,5 @@ class PatientMutations:
             info,
             PatientPayload,
             input.client_mutation_id,
-            _by_id(input.id, service.unarchive_patient),
+            _by_id(input, service.unarchive_patient),
         )
