@@ -255,6 +255,44 @@ async def test_bad_missing_and_revoked_keys_close_4403(stack: Stack, tenant: Ten
         assert time.monotonic() - started < 1.0
 
 
+async def test_a_subscription_needs_the_read_scope(stack: Stack, tenant: Tenant) -> None:
+    key = await stack.factory.key(tenant, scopes="write")
+    async with live(stack.b, key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS)
+        refused = await client.receive()
+        assert refused["type"] in {"error", "next"}, refused
+        errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_lost_listener_reconnects_and_catches_up(stack: Stack, tenant: Tenant) -> None:
+    booking, patient = await _class_with_patient(stack, tenant)
+    joined = await stack.mutate(
+        tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient)
+    )
+    attendee = joined["createAttendee"]["attendee"]["databaseId"]
+    async with live(stack.b, tenant.key) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, filter={"bookingId": str(booking)})
+        await asyncio.sleep(0.2)
+        if stack.backend == "postgresql":  # every process's listening connection dies
+            async with stack.db.write.begin() as conn:
+                killed = await conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name LIKE 'agw-listener:%'"
+                    )
+                )
+                assert len(killed.all()) == 2
+        for n in range(5):
+            await stack.mutate(tenant.key, UPDATE_ATTENDEE, id=attendee, notes=f"during {n}")
+        got = [
+            m["payload"]["data"]["attendeeEvents"]["eventId"]
+            for m in await client.events(5, within=8)
+        ]
+        assert got == sorted(set(got))
+        await client.nothing(0.5)
+
+
 async def test_connection_init_must_come_in_time(stack: Stack) -> None:
     async with live(stack.a, init=False) as client:
         assert (await client.closed(within=3))[0] == 4408

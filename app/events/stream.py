@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType
 
 from app.events.log import Event, EventFilter, last_seq, read_after, resume_point
+from app.scopes import WHAT, forbidden, missing_scope
 
 REPLAY_PAGE = 100
 
@@ -31,6 +32,11 @@ async def event_stream(
             "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.",
             extensions={"code": "BAD_REQUEST"},
         )
+    # Strawberry ignores a result set by an extension for subscriptions, so the scope
+    # check (app/scopes.py) runs here, before the stream starts.
+    scope = missing_scope(ctx.scopes, OperationType.SUBSCRIPTION, [where.field])
+    if scope is not None:
+        raise forbidden(scope, WHAT[scope])
     start = await resume_point(hub.database.read, after)
     if start is None:  # live from now: the log's end, even if this process lags behind it
         return _events(hub, ctx, where, await last_seq(hub.database.read))
