@@ -9,6 +9,7 @@ import logging
 import time
 import traceback
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -484,7 +485,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # objects (with a large body, that scan was most of the time spent).
         gc.freeze()
         tracing.start(database)  # when OTEL_EXPORTER_OTLP_ENDPOINT is set
-        cleaner = asyncio.create_task(housekeeping(database))
+        retention = timedelta(hours=settings.event_retention_hours)
+        cleaner = asyncio.create_task(housekeeping(database, event_retention=retention))
         yield
         cleaner.cancel()
         tracing.stop()

@@ -14,24 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event as sa_event
 
 from app.config import Settings
 from app.db import Database
-from app.events.log import CHANNEL, Event, EventFilter, last_seq, prune, read_after
+from app.events.log import CHANNEL, Event, EventFilter, last_seq, read_after
 from app.events.sockets import LiveSocket, SocketRegistry
 from app.keycache import CHANNEL as REVOKED_CHANNEL
 from app.keycache import KeyCache
 
 logger = logging.getLogger("app.events")
 POLL_SECONDS = 0.5  # SQLite: other processes' writes and revocations
-PRUNE_SECONDS = 3600.0
 CLOSE_SLOW = 1013  # graphql-ws retries it: the client resumes with `after`
 
 
@@ -74,7 +71,6 @@ class Hub:
             keys.listen(REVOKED_CHANNEL, self._revoked)
             keys.on_connect(self._listener_up)
         self._spawn(self._drain)
-        self._spawn(self._prune)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -173,15 +169,3 @@ class Hub:
                 await self.sockets.check_revoked()
             except Exception as exc:
                 logger.info("revocation check failed (%s)", type(exc).__name__)
-
-    async def _prune(self) -> None:
-        retention = timedelta(hours=self.settings.event_retention_hours)
-        while True:
-            started = time.monotonic()
-            try:
-                deleted = await prune(self.database.write, retention)
-                if deleted:
-                    logger.info("pruned %d events older than %s", deleted, retention)
-            except Exception as exc:
-                logger.info("event pruning failed (%s)", type(exc).__name__)
-            await asyncio.sleep(max(1.0, PRUNE_SECONDS - (time.monotonic() - started)))
