@@ -56,6 +56,11 @@ class TrustedDocuments:
             return body, query_string
         return orjson.dumps(self._resolve(payload)), query_string
 
+    def resolve(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A request's payload (HTTP body, or a WebSocket `subscribe`) with `documentId`
+        replaced by its document; DocumentError for an unknown id or untrusted document."""
+        return self._resolve(dict(payload))
+
     def _resolve(self, payload: dict[str, Any]) -> dict[str, Any]:
         document_id = payload.pop("documentId", None)
         if document_id is not None:

@@ -496,7 +496,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await database.dispose()
 
     endpoint = GraphQLEndpoint(database, settings)
-    live = Live(endpoint.view.schema, database, settings, endpoint.keys)
+    live = Live(endpoint.view.schema, database, settings, endpoint.keys, endpoint.documents)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),

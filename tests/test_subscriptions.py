@@ -4,6 +4,8 @@ database (a mutation sent to A reaches a subscriber on B), one on SQLite."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +24,7 @@ from app.db import Database, create_database
 from app.events.log import EVENT_LOG, prune
 from tests.conftest import migrated_database
 from tests.factories import Factory, Tenant
+from tests.frontend_tools import compiled, node
 from tests.gateway_process import COMMAND, gateway
 from tests.live_client import live
 
@@ -65,6 +68,7 @@ LIMITS = {
 @dataclass
 class Stack:
     backend: str
+    database_url: str
     a: str  # /graphql of process A
     b: str  # /graphql of process B (A itself on SQLite)
     db: Database
@@ -90,7 +94,7 @@ async def stack(request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
         with ExitStack() as servers:
             a = servers.enter_context(gateway(url, **LIMITS))
             b = servers.enter_context(gateway(url, **LIMITS)) if request.param != "sqlite" else a
-            yield Stack(request.param, a.url, b.url, database, Factory(database), [a, b])
+            yield Stack(request.param, url, a.url, b.url, database, Factory(database), [a, b])
         await database.dispose()
 
 
@@ -436,6 +440,50 @@ async def _sqlite_writers_queue(stack: Stack, update: Any, x: int, y: int) -> No
             )
         )
         assert [r[0] for r in rows] == [y, x]
+
+
+async def test_trusted_documents_apply_over_websocket(
+    stack: Stack, tenant: Tenant, tmp_path: Any
+) -> None:
+    digest = hashlib.sha256(ATTENDEE_EVENTS.encode()).hexdigest()
+    manifest = tmp_path / "persisted-documents.json"
+    manifest.write_text(json.dumps({f"sha256:{digest}": ATTENDEE_EVENTS}))
+    only = {"PERSISTED_DOCUMENTS_PATH": str(manifest), "TRUSTED_DOCUMENTS_ONLY": "true"}
+    with gateway(stack.database_url, **only) as served:
+        async with live(served.url, tenant.key) as client:
+            await client.subscribe("a", BOOKING_EVENTS)
+            refused = await client.receive()
+            assert refused["type"] == "error" and "trusted documents" in str(refused)
+            payload = {"documentId": f"sha256:{digest}", "variables": {}}
+            await client.send({"id": "b", "type": "subscribe", "payload": payload})
+            await client.nothing(0.5)  # accepted: waiting for events
+            booking, patient = await _class_with_patient(stack, tenant)
+            await stack.mutate(
+                tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient)
+            )
+            [event] = await client.events(1)
+            assert event["id"] == "b"
+
+
+async def test_the_npm_graphql_ws_client(stack: Stack, tenant: Tenant) -> None:
+    """graphql_schema/codegen/src/live.ts: typed FrontDesk subscription on B, a booking
+    through A, and a refused key that the client does not retry."""
+    booking, patient = await _class_with_patient(stack, tenant)
+    dist = await asyncio.to_thread(compiled)
+    config = {
+        "url": stack.b,
+        "mutateUrl": stack.a,
+        "key": tenant.key,
+        "bookingId": str(booking),
+        "patientId": str(patient),
+    }
+    report = await asyncio.to_thread(node, dist / "src" / "live.js", config)
+    assert report["failure"] is None
+    [event] = report["events"]
+    assert event["kind"] == "CREATED" and event["attendee"]["id"] == report["attendeeId"]
+    assert event["attendee"]["patient"] == {"firstName": "Ada"}
+    assert report["latencyMs"] < 1000
+    assert report["refused"] == [4403]  # closed once, not retried
 
 
 def test_sqlite_refuses_workers(tmp_path: Any) -> None:

@@ -26,7 +26,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     Message,
+    SubscribeMessage,
 )
 from strawberry.utils.aio import aclosing
 
@@ -34,6 +36,7 @@ from app.auth import authenticate, key_from_authorization
 from app.config import Settings
 from app.context import Context, RequestDB, RequestLog
 from app.db import Database
+from app.documents import DocumentError, TrustedDocuments
 from app.events.hub import Hub
 from app.events.sockets import LiveSocket, Refused
 from app.keycache import KeyCache
@@ -70,6 +73,19 @@ class LiveHandler(BaseGraphQLTransportWSHandler[LiveContext, None]):
         except Exception as exc:  # the database is away: the client may retry
             logger.info("connection_init failed (%s)", type(exc).__name__)
             await self.websocket.close(1013, "Service unavailable; retry later.")
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """Trusted documents apply here as over HTTP (app/documents.py)."""
+        documents = self.view.documents
+        if documents is not None and documents.active and self.connection_acknowledged:
+            try:
+                message["payload"] = documents.resolve(dict(message["payload"]))  # type: ignore[typeddict-item]
+            except DocumentError as exc:
+                error: Any = {"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}
+                refusal: ErrorMessage = {"id": message["id"], "type": "error", "payload": [error]}
+                await self.send_message(refusal)
+                return
+        await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[LiveContext, None]) -> None:
         """Strawberry's, with a context of the operation's own (closed when it ends)."""
@@ -119,6 +135,7 @@ class SubscriptionView(GraphQL[LiveContext, None]):
         settings: Settings,
         hub: Hub,
         keys: KeyCache,
+        documents: TrustedDocuments | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -133,6 +150,7 @@ class SubscriptionView(GraphQL[LiveContext, None]):
         self.settings = settings
         self.hub = hub
         self.keys = keys
+        self.documents = documents
 
     async def get_context(self, request: Any, response: Any) -> LiveContext:
         return LiveContext(
@@ -183,11 +201,16 @@ class Live:
     WebSocket view serving /graphql."""
 
     def __init__(
-        self, schema: BaseSchema, database: Database, settings: Settings, keys: KeyCache
+        self,
+        schema: BaseSchema,
+        database: Database,
+        settings: Settings,
+        keys: KeyCache,
+        documents: TrustedDocuments | None = None,
     ) -> None:
         self.keys = keys
         self.hub = Hub(database, settings)
-        self.view = SubscriptionView(schema, database, settings, self.hub, keys)
+        self.view = SubscriptionView(schema, database, settings, self.hub, keys, documents)
 
     async def start(self) -> None:
         """Before the key cache starts: the hub shares its listening connection."""
