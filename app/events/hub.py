@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -46,6 +47,29 @@ class Subscriber:
         self.live_from = 0  # events above this seq come through the queue
 
 
+class SharedReads:
+    """The object of a recent event, read once per process: every subscriber of the
+    account that delivers it within `fresh_seconds` awaits the same read (same account,
+    same moment); later ones read it again."""
+
+    def __init__(self, size: int = 1024, fresh_seconds: float = 0.5) -> None:
+        self.size = size
+        self.fresh_seconds = fresh_seconds
+        self._reads: dict[int, tuple[float, asyncio.Future[Any]]] = {}
+
+    def get(self, seq: int, read: Callable[[], Coroutine[Any, Any, Any]]) -> Awaitable[Any]:
+        now = time.monotonic()
+        at, found = self._reads.get(seq, (0.0, None))
+        failed = found is not None and found.done() and (found.cancelled() or found.exception())
+        if found is None or failed or now - at > self.fresh_seconds:
+            found = asyncio.ensure_future(read())
+            self._reads.pop(seq, None)
+            self._reads[seq] = (now, found)
+            while len(self._reads) > self.size:
+                del self._reads[next(iter(self._reads))]
+        return asyncio.shield(found)  # a cancelled subscriber leaves the read to the others
+
+
 class Hub:
     """Event fan-out and socket control for one server process."""
 
@@ -55,6 +79,7 @@ class Hub:
         self.process = str(uuid.uuid4())
         self.sockets = SocketRegistry(database, settings, self.process)
         self.last = 0
+        self.reads = SharedReads()
         self._subscribers: dict[int, set[Subscriber]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 
-from app.context import Context
+from app.context import Context, RequestDB
 from app.events.log import Event, EventFilter
 from app.events.stream import event_stream
 from app.graphql.attendees import Attendee
@@ -109,13 +109,24 @@ def _kinds(kinds: list[ChangeKind] | None) -> frozenset[str]:
 async def _deliver(
     info: Info, events: AsyncIterator[Event], table: str, make: Callable[[Event, Any], Any]
 ) -> AsyncGenerator[Any, None]:
-    """Each event with its object read now, under the subscriber's account, on a fresh
-    database handle and loaders (closed when the next event is asked for)."""
+    """Each event with its object read now, under the subscriber's account; nested fields
+    on a fresh database handle and loaders (closed when the next event is asked for). The
+    object itself is read once per process for all the account's subscribers."""
     ctx: Any = info.context
+
+    async def read(event: Event) -> Any:
+        db = RequestDB(ctx.hub.database.read, event.account_id)
+        try:
+            return await load_node(Context(db=db, settings=ctx.settings), table, event.entity_id)
+        finally:
+            await db.close()
+
     async for event in events:
+        if event.account_id != ctx.account_id:  # never: the hub and the log filter by account
+            continue
         db = ctx.fresh_db()
         try:
-            node = await load_node(ctx, table, event.entity_id)
+            node = await ctx.hub.reads.get(event.seq, lambda e=event: read(e))
             if node is not None:
                 yield make(event, node)
         finally:
