@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from app.config import Settings
 from app.context import Context
 from app.errors import mask_unexpected
+from app.events.transport import WebSocketOnly
 from app.graphql.bookings import GroupAppointment, IndividualAppointment
 from app.graphql.common import SCALAR_OVERRIDES
 from app.graphql.mutations.attendees import AttendeeMutations
@@ -80,6 +81,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
         extensions=[
             *([] if settings.introspection else [DisableIntrospection]),
             OperationName,
+            WebSocketOnly,  # subscriptions over HTTP: a clear error
             ScopeCheck,  # first: a key refused its scope learns nothing else
             *([ResolverSpans] if tracing_configured() else []),  # OTEL_EXPORTER_OTLP_ENDPOINT
             *limit_extensions(settings, connections),

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from app.auth import revoke_api_key
 from app.config import Settings
 from app.db import Database, create_database
-from app.events.log import EVENT_LOG, prune
+from app.events.log import EVENT_LOG, Event, EventFilter, prune, read_after
 from tests.conftest import migrated_database
 from tests.factories import Factory, Tenant
 from tests.frontend_tools import compiled, node
@@ -295,6 +295,49 @@ async def test_a_lost_listener_reconnects_and_catches_up(stack: Stack, tenant: T
         ]
         assert got == sorted(set(got))
         await client.nothing(0.5)
+
+
+async def test_a_subscription_over_http_is_a_clear_error(stack: Stack, tenant: Tenant) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            stack.a,
+            json={"query": ATTENDEE_EVENTS},
+            headers={"Authorization": f"Bearer {tenant.key}"},
+        )
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "WebSocket" in error["message"]
+
+
+async def test_the_filter_means_the_same_in_sql_and_in_python(stack: Stack, tenant: Tenant) -> None:
+    """Replay filters in SQL, live delivery in Python: both choose the same events."""
+    booking, patient = await _class_with_patient(stack, tenant)
+    other = await stack.factory.group(tenant)
+    for target in (booking, other):
+        for _ in range(3):
+            await stack.factory.attendee(tenant, target, await stack.factory.patient(tenant))
+    joined = await stack.mutate(
+        tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient)
+    )
+    attendee = joined["createAttendee"]["attendee"]["databaseId"]
+    await stack.mutate(tenant.key, CANCEL_ATTENDEE, id=attendee)
+    async with stack.db.read.connect() as conn:
+        rows = (await conn.execute(sa.select(EVENT_LOG).order_by(EVENT_LOG.c.seq))).all()
+    events = [Event(**row._mapping) for row in rows]
+    filters = [
+        EventFilter("attendee"),
+        EventFilter("booking"),
+        EventFilter("attendee", booking_id=booking),
+        EventFilter("attendee", patient_id=patient, kinds=frozenset({"CANCELLED"})),
+        EventFilter(
+            "booking", practitioner_id=tenant.practitioner_id, kinds=frozenset({"CREATED"})
+        ),
+        EventFilter("booking", booking_id=booking, kinds=frozenset({"CANCELLED", "UPDATED"})),
+    ]
+    for where in filters:
+        in_sql = await read_after(stack.db.read, 0, account_id=tenant.id, where=where)
+        in_python = [e for e in events if e.account_id == tenant.id and where.matches(e)]
+        assert in_sql == in_python and in_sql, where
 
 
 async def test_connection_init_must_come_in_time(stack: Stack) -> None:

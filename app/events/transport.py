@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from graphql import GraphQLError
+from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import SchemaExtension
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -30,6 +34,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     Message,
     SubscribeMessage,
 )
+from strawberry.types.graphql import OperationType
 from strawberry.utils.aio import aclosing
 
 from app.auth import authenticate, key_from_authorization
@@ -58,6 +63,25 @@ class LiveContext(Context):
         self.db = RequestDB(self.hub.database.read, self.account_id)
         self.reset_loaders()
         return self.db
+
+
+class WebSocketOnly(SchemaExtension):
+    """A subscription sent over HTTP is refused with a clear error (Strawberry would run
+    it as a query and fail)."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        if (
+            execution.operation_type == OperationType.SUBSCRIPTION
+            and not isinstance(execution.context, LiveContext)
+            and execution.result is None
+        ):
+            error = GraphQLError(
+                "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+            execution.result = GraphQLExecutionResult(data=None, errors=[error])
+        yield
 
 
 class LiveHandler(BaseGraphQLTransportWSHandler[LiveContext, None]):
