@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import random
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from websockets.exceptions import ConnectionClosed
 
 from app.auth import revoke_api_key
 from app.config import Settings
@@ -208,6 +210,73 @@ async def test_resume_after_a_disconnect_gets_each_missed_event_once_in_order(
         [live_event] = await client.events(1)
         assert live_event["payload"]["data"]["attendeeEvents"]["eventId"] > ids[-1]
         await client.nothing(0.5)
+
+
+async def test_racing_writers_and_resuming_readers_see_each_event_once_in_order(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """Writers on both processes; readers that drop their socket at random points and
+    resume on a random process: each ends with exactly the log's events, in order."""
+    booking = await stack.factory.group(tenant, max_attendees=20)
+    attendees = [
+        await stack.factory.attendee(tenant, booking, await stack.factory.patient(tenant))
+        for _ in range(8)
+    ]
+    async with stack.db.read.connect() as conn:
+        base = (await conn.execute(sa.select(sa.func.max(EVENT_LOG.c.seq)))).scalar_one()
+    writes, writers = 30, 4
+    done = asyncio.Event()
+    rng = random.Random(7)
+
+    async def writer(n: int) -> None:
+        async with httpx.AsyncClient(timeout=20) as http:
+            for i in range(writes):
+                url = (stack.a, stack.b)[(n + i) % 2]
+                variables = {"id": str(attendees[(n + i) % len(attendees)]), "notes": f"{n}.{i}"}
+                response = await http.post(
+                    url,
+                    json={"query": UPDATE_ATTENDEE, "variables": variables},
+                    headers={"Authorization": f"Bearer {tenant.key}"},
+                )
+                assert response.json()["data"]["updateAttendee"]["userErrors"] == []
+
+    async def reader(key: str) -> list[str]:
+        received: list[str] = []
+        after = f"e{base:016x}"
+        while True:
+            async with live(rng.choice((stack.a, stack.b)), key) as client:
+                await client.subscribe("a", ATTENDEE_EVENTS, after=after)
+                for _ in range(rng.randint(3, 15)):
+                    try:
+                        [message] = await client.events(1, within=1.5)
+                    except TimeoutError:
+                        if done.is_set():
+                            return received
+                        continue
+                    except ConnectionClosed as closed:  # fell behind its buffer of 5: resume
+                        assert closed.rcvd is not None and closed.rcvd.code == 1013
+                        break
+                    received.append(message["payload"]["data"]["attendeeEvents"]["eventId"])
+                    after = received[-1]
+
+    keys = [await stack.factory.key(tenant) for _ in range(3)]  # a reconnect may overlap
+    readers = [asyncio.create_task(reader(key)) for key in keys]
+    await asyncio.gather(*(writer(n) for n in range(writers)))
+    done.set()
+    results = await asyncio.gather(*readers)
+    async with stack.db.read.connect() as conn:
+        logged = (
+            await conn.execute(
+                sa.select(EVENT_LOG.c.seq)
+                .where(EVENT_LOG.c.seq > base, EVENT_LOG.c.account_id == tenant.id)
+                .where(EVENT_LOG.c.entity == "attendee")
+                .order_by(EVENT_LOG.c.seq)
+            )
+        ).scalars()
+        expected = [f"e{seq:016x}" for seq in logged]
+    assert len(expected) == writes * writers
+    for received in results:
+        assert received == expected
 
 
 async def test_apply_to_repeats_publishes_one_event_per_cancelled_attendance(
