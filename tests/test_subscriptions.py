@@ -598,6 +598,17 @@ async def test_the_npm_graphql_ws_client(stack: Stack, tenant: Tenant) -> None:
     assert report["refused"] == [4403]  # closed once, not retried
 
 
+async def test_sigterm_closes_sockets_with_1001(stack: Stack, tenant: Tenant) -> None:
+    with gateway(stack.database_url) as served:
+        async with live(served.url, tenant.key) as client:
+            await client.subscribe("a", ATTENDEE_EVENTS)
+            await asyncio.sleep(0.2)
+            served.process.terminate()
+            assert (await client.closed())[0] == 1001
+        await asyncio.to_thread(served.process.wait, 15)  # uvicorn re-raises SIGTERM: -15
+        assert "Application shutdown complete" in served.log()
+
+
 def test_sqlite_refuses_workers(tmp_path: Any) -> None:
     result = subprocess.run(
         [str(COMMAND), "serve", "--workers", "2"],

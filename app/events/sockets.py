@@ -113,6 +113,11 @@ class SocketRegistry:
             except Exception as exc:  # the row stops counting when this process stops
                 logger.info("could not remove a closed socket's row (%s)", type(exc).__name__)
 
+    def close_all(self, code: int, reason: str) -> None:
+        for sockets in list(self._by_key.values()):
+            for socket in list(sockets):
+                socket.close_soon(code, reason)
+
     def revoked(self, key_id: int) -> None:
         """Close the key's sockets with 4403, now and for a minute of late registrations."""
         now = time.monotonic()

@@ -10,8 +10,10 @@ answers the `subscribe` with an `error` message instead (Strawberry's own).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,6 +49,7 @@ from app.events.sockets import LiveSocket, Refused
 from app.keycache import KeyCache
 
 logger = logging.getLogger("app.events")
+CLOSE_GOING_AWAY = 1001
 
 
 @dataclass
@@ -233,12 +236,36 @@ class Live:
         documents: TrustedDocuments | None = None,
     ) -> None:
         self.keys = keys
+        self._sigterm: Any = None
+        self._on_sigterm: Any = None
         self.hub = Hub(database, settings)
         self.view = SubscriptionView(schema, database, settings, self.hub, keys, documents)
 
     async def start(self) -> None:
         """Before the key cache starts: the hub shares its listening connection."""
         await self.hub.start(self.keys)
+        self._chain_sigterm()
 
     async def close(self) -> None:
+        if self._sigterm is not None and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+            signal.signal(signal.SIGTERM, self._sigterm)
         await self.hub.close()
+
+    def _chain_sigterm(self) -> None:
+        """Contract §8: on SIGTERM sockets close with 1001 (going away). uvicorn would close
+        them with 1012 once its own handler ran, so ours runs first and then calls it. Only
+        under a server that handles SIGTERM itself (uvicorn installs its handler before
+        the lifespan starts)."""
+        previous = signal.getsignal(signal.SIGTERM)
+        if not callable(previous):
+            return
+        loop = asyncio.get_running_loop()
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            loop.call_soon_threadsafe(
+                self.hub.sockets.close_all, CLOSE_GOING_AWAY, "Server shutting down"
+            )
+            previous(signum, frame)
+
+        self._sigterm, self._on_sigterm = previous, on_sigterm
+        signal.signal(signal.SIGTERM, on_sigterm)
