@@ -72,6 +72,25 @@ POOL_CHECKED_OUT = Gauge(
     registry=REGISTRY,
 )
 
+# Subscriptions (app/events): updated whether or not /metrics is served (cheap counters).
+OPEN_SOCKETS = Gauge(
+    "gateway_open_sockets",
+    "WebSocket connections acknowledged and open.",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+SUBSCRIPTIONS = Gauge(
+    "gateway_subscriptions",
+    "Subscriptions running (replaying or live).",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+EVENTS_DELIVERED = Counter(
+    "gateway_events_delivered",
+    "Change events sent to subscribers (one per subscriber and event).",
+    registry=REGISTRY,
+)
+
 
 class OperationKind(SchemaExtension):
     """Notes whether the request's operation was a query or a mutation."""
@@ -85,7 +104,7 @@ class OperationKind(SchemaExtension):
             kind = self.execution_context.operation_type.value
         except RuntimeError:  # no document, or no operation of that name
             return
-        if kind in KINDS:  # a subscription (the schema has none yet) stays "other"
+        if kind in KINDS:  # a subscription (over HTTP: refused) stays "other"
             context.request.scope[KIND_KEY] = kind
 
 

@@ -598,6 +598,25 @@ async def test_the_npm_graphql_ws_client(stack: Stack, tenant: Tenant) -> None:
     assert report["refused"] == [4403]  # closed once, not retried
 
 
+async def test_metrics_count_sockets_subscriptions_and_deliveries(
+    stack: Stack, tenant: Tenant
+) -> None:
+    booking, patient = await _class_with_patient(stack, tenant)
+    with gateway(stack.database_url, METRICS="true") as served:
+        async with live(served.url, tenant.key) as client, httpx.AsyncClient() as http:
+            await client.subscribe("a", ATTENDEE_EVENTS)
+            await client.subscribe("b", BOOKING_EVENTS)
+            await asyncio.sleep(0.2)
+            await stack.mutate(
+                tenant.key, CREATE_ATTENDEE, booking=str(booking), patient=str(patient)
+            )
+            await client.events(2)
+            text = (await http.get(served.url.replace("/graphql", "/metrics"))).text
+        assert "gateway_open_sockets 1.0" in text
+        assert "gateway_subscriptions 2.0" in text
+        assert "gateway_events_delivered_total 2.0" in text
+
+
 async def test_sigterm_closes_sockets_with_1001(stack: Stack, tenant: Tenant) -> None:
     with gateway(stack.database_url) as served:
         async with live(served.url, tenant.key) as client:

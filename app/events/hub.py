@@ -27,6 +27,7 @@ from app.events.log import CHANNEL, Event, EventFilter, last_seq, read_after
 from app.events.sockets import LiveSocket, SocketRegistry
 from app.keycache import CHANNEL as REVOKED_CHANNEL
 from app.keycache import KeyCache
+from app.metrics import SUBSCRIPTIONS
 
 logger = logging.getLogger("app.events")
 POLL_SECONDS = 0.5  # SQLite: other processes' writes and revocations
@@ -114,12 +115,14 @@ class Hub:
         subscriber = Subscriber(account_id, where, socket, size, start)
         subscriber.live_from = self.last  # in the same tick as the registration
         self._subscribers.setdefault(account_id, set()).add(subscriber)
+        SUBSCRIPTIONS.inc()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         found = self._subscribers.get(subscriber.account_id)
-        if found is not None:
+        if found is not None and subscriber in found:
             found.discard(subscriber)
+            SUBSCRIPTIONS.dec()
             if not found:
                 del self._subscribers[subscriber.account_id]
 

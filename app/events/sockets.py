@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from app.config import Settings
 from app.db import Database
+from app.metrics import OPEN_SOCKETS
 from app.models import ApiKey
 from app.timeutil import utcnow
 
@@ -97,6 +98,7 @@ class SocketRegistry:
         elif len(mine) >= self.limit:
             raise _too_many(self.limit)
         mine.add(socket)
+        OPEN_SOCKETS.inc()
         self._check_not_revoked(socket.key_id)  # revoked while the claim ran
 
     async def close(self, socket: LiveSocket) -> None:
@@ -104,6 +106,7 @@ class SocketRegistry:
         if mine is None or socket not in mine:
             return
         mine.discard(socket)
+        OPEN_SOCKETS.dec()
         if not mine:
             del self._by_key[socket.key_id]
         if self.database.write.dialect.name == "postgresql":

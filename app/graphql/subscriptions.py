@@ -19,6 +19,7 @@ from app.graphql.bookings import Booking
 from app.graphql.common import describe_values
 from app.graphql.nodes import BOOKING_TYPES, load_node
 from app.ids import InvalidIdError, parse_id
+from app.metrics import EVENTS_DELIVERED
 
 Info = strawberry.Info[Context, None]
 
@@ -128,6 +129,7 @@ async def _deliver(
         try:
             node = await ctx.hub.reads.get(event.seq, lambda e=event: read(e))
             if node is not None:
+                EVENTS_DELIVERED.inc()
                 yield make(event, node)
         finally:
             await db.close()
