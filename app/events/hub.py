@@ -23,7 +23,7 @@ from sqlalchemy import event as sa_event
 
 from app.config import Settings
 from app.db import Database
-from app.events.log import CHANNEL, Event, EventFilter, last_seq, read_after
+from app.events.log import CHANNEL, PAGE, Event, EventFilter, last_seq, read_after
 from app.events.sockets import LiveSocket, SocketRegistry
 from app.keycache import CHANNEL as REVOKED_CHANNEL
 from app.keycache import KeyCache
@@ -126,9 +126,6 @@ class Hub:
             if not found:
                 del self._subscribers[subscriber.account_id]
 
-    def wake(self) -> None:
-        self._wake.set()
-
     def _spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self._tasks.append(asyncio.create_task(work()))
 
@@ -140,7 +137,7 @@ class Hub:
                 while True:
                     page = await read_after(self.database.read, self.last)
                     self._dispatch(page)  # no await between reading and advancing `last`
-                    if len(page) < 1000:
+                    if len(page) < PAGE:
                         break
             except Exception as exc:  # the database is away: the next doorbell retries
                 logger.info("event drain failed (%s); retrying", type(exc).__name__)
