@@ -135,14 +135,21 @@ def _remove_then_die(directory: str, signum: int, _frame: object) -> None:
     signal.raise_signal(signum)
 
 
+SQLITE_WORKERS = (
+    "SQLite with --workers: each process polls the event log every 0.5 s for the others' "
+    "changes (subscribers see them within a second) and counts the per-key socket limit "
+    "on its own; use PostgreSQL to serve from several processes in production."
+)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from app.demo import DEMO_ENVIRONMENT
 
     host = args.host or settings.host
-    if settings.is_sqlite and args.workers > 1:  # subscriptions fan out in process (§7)
-        raise CliError("SQLite runs one process; use PostgreSQL for --workers", 2)
+    if settings.is_sqlite and args.workers > 1:  # subscriptions: app/events/hub.py
+        sys.stderr.write(SQLITE_WORKERS + "\n")
     # The server processes learn the key's file from the environment (never the key itself);
     # without the option no page carries a key, whatever the calling shell had set.
     for name in DEMO_ENVIRONMENT:

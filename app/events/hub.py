@@ -170,6 +170,8 @@ class Hub:
         and catch up on whatever was committed while it was away."""
         await conn.execute(f"SET application_name = '{self.sockets.listener_name}'")
         self._wake.set()
+        if self._tasks:  # a reconnect, not the first connection
+            self._spawn(self.sockets.reclaim)
 
     def _ring_after_commits(self) -> None:
         """SQLite: ring once a write transaction of this process has committed (the pool

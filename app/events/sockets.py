@@ -3,7 +3,9 @@
 On PostgreSQL each open socket is a `ws_socket` row naming its process; a socket is
 counted only while its process's listening connection is alive (its application_name in
 `pg_stat_activity`), so a crashed process's rows stop counting at once and are deleted by
-the next open of the same key. Count and insert run under an advisory lock on the key.
+the next open of the same key. A process whose listener was only reconnecting puts its
+rows back once it is connected again. Count and insert run under an advisory lock on the
+key.
 """
 
 from __future__ import annotations
@@ -130,6 +132,32 @@ class SocketRegistry:
         for socket in list(self._by_key.get(key_id, ())):
             socket.close_soon(CLOSE_FORBIDDEN, "API key revoked")
 
+    async def reclaim(self) -> None:
+        """PostgreSQL, after the listener reconnected: another process may have deleted this
+        one's rows meanwhile (it looked dead); put back those of its open sockets."""
+        mine = [socket for sockets in self._by_key.values() for socket in sockets]
+        if not mine:
+            return
+        try:
+            async with self.database.write.begin() as conn:
+                known = await conn.execute(
+                    sa.select(WS_SOCKET.c.id).where(WS_SOCKET.c.process == self.process)
+                )
+                present = set(known.scalars())
+                rows = [self._row(s) for s in mine if s.id not in present]
+                if rows:
+                    await conn.execute(sa.insert(WS_SOCKET), rows)
+        except Exception as exc:  # counted low until the next reconnect: never too many
+            logger.info("could not restore this process's socket rows (%s)", type(exc).__name__)
+
+    def _row(self, socket: LiveSocket) -> dict[str, Any]:
+        return {
+            "id": socket.id,
+            "api_key_id": socket.key_id,
+            "process": self.process,
+            "opened_at": utcnow(),
+        }
+
     async def check_revoked(self) -> None:
         """SQLite: ask the database which open sockets' keys were revoked."""
         if not self._by_key:
@@ -164,13 +192,7 @@ class SocketRegistry:
             )
             if (await conn.execute(count)).scalar_one() >= self.limit:
                 raise _too_many(self.limit)
-            values: dict[str, Any] = {
-                "id": socket.id,
-                "api_key_id": socket.key_id,
-                "process": self.process,
-                "opened_at": utcnow(),
-            }
-            await conn.execute(sa.insert(WS_SOCKET).values(**values))
+            await conn.execute(sa.insert(WS_SOCKET).values(**self._row(socket)))
 
 
 def _too_many(limit: int) -> Refused:
