@@ -5,8 +5,13 @@ Every insert or update of an attendee or a booking appends one row to `event_log
 writes it (a mutation, the Cliniko import, a script): the database guarantees that a
 committed change is published and a rolled-back one is not. On PostgreSQL the triggers are
 deferred to COMMIT, and `seq` is drawn under a transaction-level advisory lock from a
-sequence without a cache, so seq order is commit order (docs: app/events/README note in
-app/events/log.py). On SQLite, `BEGIN IMMEDIATE` already serializes writers.
+sequence without a cache, so seq order is commit order (app/events/log.py). On SQLite,
+`BEGIN IMMEDIATE` already serializes writers.
+
+A later migration (or script) that changes rows of these tables and then alters or indexes
+them in the same transaction must `SET LOCAL gateway.events = 'off'` first (as `seed` does,
+app/events/log.py `without_events`): PostgreSQL refuses DDL on a table with pending
+deferred trigger events.
 
 Revision ID: 0004
 Revises: 0003
@@ -52,7 +57,6 @@ PG_UP = [
     CREATE FUNCTION publish_change() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE k text; s bigint;
     BEGIN
-      IF current_setting('gateway.events', true) = 'off' THEN RETURN NULL; END IF;
       {_PG_KIND}
       IF TG_TABLE_NAME = 'attendee' THEN
         INSERT INTO event_log (account_id, entity, entity_id, kind, booking_id, patient_id,
@@ -71,13 +75,18 @@ PG_UP = [
       RETURN NULL;
     END $$""",
 ]
+# `SET LOCAL gateway.events = 'off'` (seed's bulk data) keeps events from even being queued:
+# a queued deferred trigger event would block the bulk load's CREATE INDEX.
+_PUBLISHING = "current_setting('gateway.events', true) IS DISTINCT FROM 'off'"
 for _table in ("attendee", "booking"):
     PG_UP += [
         f"""CREATE CONSTRAINT TRIGGER {_table}_created AFTER INSERT ON {_table}
-            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION publish_change()""",
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+            WHEN ({_PUBLISHING}) EXECUTE FUNCTION publish_change()""",
         f"""CREATE CONSTRAINT TRIGGER {_table}_changed AFTER UPDATE ON {_table}
             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-            WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION publish_change()""",
+            WHEN (OLD.* IS DISTINCT FROM NEW.* AND {_PUBLISHING})
+            EXECUTE FUNCTION publish_change()""",
     ]
 
 _SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
