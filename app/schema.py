@@ -16,7 +16,7 @@ from strawberry.extensions import (
 from app.config import Settings
 from app.context import Context
 from app.errors import mask_unexpected
-from app.events.transport import WebSocketOnly
+from app.events.transport import SubscriptionGuard
 from app.graphql.bookings import GroupAppointment, IndividualAppointment
 from app.graphql.common import SCALAR_OVERRIDES
 from app.graphql.mutations.attendees import AttendeeMutations
@@ -81,13 +81,13 @@ def build_schema(settings: Settings) -> GatewaySchema:
         extensions=[
             *([] if settings.introspection else [DisableIntrospection]),
             OperationName,
-            WebSocketOnly,  # subscriptions over HTTP: a clear error
             ScopeCheck,  # first: a key refused its scope learns nothing else
             *([ResolverSpans] if tracing_configured() else []),  # OTEL_EXPORTER_OTLP_ENDPOINT
             *limit_extensions(settings, connections),
             *planned_extensions(settings.execution),  # after the limits: they refuse first
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+            SubscriptionGuard,  # last: sees what the others refused
         ],
     )
     gateway.suggestions = settings.introspection

@@ -332,9 +332,8 @@ async def test_a_subscription_needs_the_read_scope(stack: Stack, tenant: Tenant)
     async with live(stack.b, key) as client:
         await client.subscribe("a", ATTENDEE_EVENTS)
         refused = await client.receive()
-        assert refused["type"] in {"error", "next"}, refused
-        errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
-        assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+        assert refused["type"] == "next" and refused["payload"]["data"] is None, refused
+        assert refused["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_a_lost_listener_reconnects_and_catches_up(stack: Stack, tenant: Tenant) -> None:
@@ -383,6 +382,29 @@ async def _listeners(stack: Stack) -> int:
             break
         await asyncio.sleep(0.2)
     return found
+
+
+async def test_query_limits_apply_to_subscriptions(stack: Stack, tenant: Tenant) -> None:
+    deep = "databaseId"
+    for _ in range(8):
+        deep = f"booking {{ attendees(first: 2) {{ nodes {{ {deep} }} }} }}"
+    async with live(stack.a, tenant.key) as client:
+        await client.subscribe(
+            "a", f"subscription {{ attendeeEvents {{ attendee {{ {deep} }} }} }}"
+        )
+        refused = await client.receive()
+        assert refused["type"] == "error", refused
+        assert "depth" in refused["payload"][0]["message"].lower()
+        costly = "id"
+        for _ in range(3):
+            costly = f"booking {{ attendees(first: 100) {{ nodes {{ {costly} }} }} }}"
+        await client.subscribe(
+            "b", f"subscription {{ attendeeEvents {{ attendee {{ {costly} }} }} }}"
+        )
+        refused = await client.receive()  # the extension's refusal: a result with errors
+        assert refused["type"] == "next" and refused["payload"]["data"] is None, refused
+        assert "cost" in refused["payload"]["errors"][0]["message"].lower()
+        assert (await client.receive()) == {"id": "b", "type": "complete"}
 
 
 async def test_a_subscription_over_http_is_a_clear_error(stack: Stack, tenant: Tenant) -> None:

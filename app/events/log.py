@@ -79,11 +79,6 @@ class EventFilter:
     practitioner_id: int | None = None
     kinds: frozenset[str] = field(default_factory=frozenset)
 
-    @property
-    def field(self) -> str:
-        """The subscription field this filter belongs to."""
-        return f"{self.entity}Events"
-
     def matches(self, event: Event) -> bool:
         return (
             event.entity == self.entity

@@ -68,22 +68,23 @@ class LiveContext(Context):
         return self.db
 
 
-class WebSocketOnly(SchemaExtension):
-    """A subscription sent over HTTP is refused with a clear error (Strawberry would run
-    it as a query and fail)."""
+class SubscriptionGuard(SchemaExtension):
+    """Registered last. Over HTTP a subscription is refused with a clear error (Strawberry
+    would run it as a query and fail). Over WebSocket, a refusal another extension left in
+    `result` (ScopeCheck, the cost and list limits) is raised, because Strawberry's
+    subscribe ignores `result` and would run the subscription anyway."""
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
-        if (
-            execution.operation_type == OperationType.SUBSCRIPTION
-            and not isinstance(execution.context, LiveContext)
-            and execution.result is None
-        ):
-            error = GraphQLError(
-                "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.",
-                extensions={"code": "BAD_REQUEST"},
-            )
-            execution.result = GraphQLExecutionResult(data=None, errors=[error])
+        if execution.operation_type == OperationType.SUBSCRIPTION:
+            if not isinstance(execution.context, LiveContext):
+                error = GraphQLError(
+                    "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.",
+                    extensions={"code": "BAD_REQUEST"},
+                )
+                execution.result = GraphQLExecutionResult(data=None, errors=[error])
+            elif execution.result is not None and execution.result.errors:
+                raise execution.result.errors[0]
         yield
 
 
