@@ -9,8 +9,6 @@ statements whatever its page size.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,10 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth import generate_api_key, hash_api_key
-from app.config import Settings
 from app.ids import from_global_id
-from app.main import create_app
 from tests.conftest import GraphQLClient
+from tests.executions import on_both_executions
 from tests.factories import BASE_TIME, Factory, T, Tenant, gid
 from tests.test_audit import CANCEL_ATTENDEE, CREATE_ATTENDEE, CREATE_GROUP, CREATE_PATIENT, mutate
 from tests.test_patient_mutations import mutation
@@ -85,36 +82,7 @@ query {
 FOREIGN = (
     "This cursor was made for another list, ordering or filter; fetch the list again without it."
 )
-EXECUTIONS = ("standard", "planned")
-
-
-@pytest.fixture(scope="module")
-async def apps(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    made = {e: create_app(dataclasses.replace(settings, execution=e)) for e in EXECUTIONS}
-    async with (
-        made["standard"].router.lifespan_context(made["standard"]),
-        made["planned"].router.lifespan_context(made["planned"]),
-    ):
-        yield made
-
-
-@pytest.fixture(params=EXECUTIONS)
-def execution(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def client_for(apps: dict[str, Any], execution: str) -> AsyncIterator[Any]:
-    """`client_for(key)`: a GraphQL client of the app with this test's execution."""
-    made: list[GraphQLClient] = []
-
-    def make(key: str | None) -> GraphQLClient:
-        made.append(GraphQLClient(apps[execution], key))
-        return made[-1]
-
-    yield make
-    for c in made:
-        await c.aclose()
+apps, execution, client_for = on_both_executions()
 
 
 @dataclass

@@ -7,16 +7,11 @@ joins the to-one relations into each level's statement, so its counts are lower.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from app.config import Settings
-from app.main import create_app
-from tests.conftest import GraphQLClient
+from tests.executions import on_both_executions
 from tests.factories import BASE_TIME, Factory, T, Tenant, gid, tick
 
 DEEP = """
@@ -61,36 +56,7 @@ query($n: Int!) { bookings(first: $n) { nodes { attendees { nodes { arrived } } 
 """
 
 
-@pytest.fixture(scope="module")
-async def apps(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    made = {e: create_app(dataclasses.replace(settings, execution=e)) for e in EXECUTIONS}
-    async with (
-        made["standard"].router.lifespan_context(made["standard"]),
-        made["planned"].router.lifespan_context(made["planned"]),
-    ):
-        yield made
-
-
-EXECUTIONS = ("standard", "planned")
-
-
-@pytest.fixture(params=EXECUTIONS)
-def execution(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def client_for(apps: dict[str, Any], execution: str) -> AsyncIterator[Any]:
-    """`client_for(key)`: a GraphQL client of the app with this test's execution."""
-    made: list[GraphQLClient] = []
-
-    def make(key: str | None) -> GraphQLClient:
-        made.append(GraphQLClient(apps[execution], key))
-        return made[-1]
-
-    yield make
-    for c in made:
-        await c.aclose()
+apps, execution, client_for = on_both_executions()
 
 
 async def bulk(factory: Factory, table: str, rows: list[dict[str, Any]]) -> list[int]:
