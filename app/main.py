@@ -496,7 +496,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await database.dispose()
 
     endpoint = GraphQLEndpoint(database, settings)
-    live = Live(endpoint.view.schema, database, settings, endpoint.keys, endpoint.documents)
+    live = Live(
+        endpoint.view.schema,
+        database,
+        settings,
+        endpoint.keys,
+        endpoint.documents,
+        endpoint.limiter,
+    )
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),

@@ -618,6 +618,20 @@ async def test_trusted_documents_apply_over_websocket(
             assert event["id"] == "b"
 
 
+async def test_operations_on_a_socket_count_against_the_rate_limit(
+    stack: Stack, tenant: Tenant
+) -> None:
+    with gateway(stack.database_url, RATE_LIMIT="3") as served:
+        async with live(served.url, tenant.key) as client:
+            for n in range(3):
+                await client.subscribe(str(n), ATTENDEE_EVENTS)
+            await client.nothing(0.3)  # all three accepted
+            await client.subscribe("3", ATTENDEE_EVENTS)
+            refused = await client.receive()
+            assert refused["type"] == "error" and refused["id"] == "3"
+            assert refused["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
 async def test_the_npm_graphql_ws_client(stack: Stack, tenant: Tenant) -> None:
     """graphql_schema/codegen/src/live.ts: typed FrontDesk subscription on B, a booking
     through A, and a refused key that the client does not retry."""

@@ -47,6 +47,7 @@ from app.documents import DocumentError, TrustedDocuments
 from app.events.hub import Hub
 from app.events.sockets import LiveSocket, Refused
 from app.keycache import KeyCache
+from app.ratelimit import RateLimiter
 
 logger = logging.getLogger("app.events")
 CLOSE_GOING_AWAY = 1001
@@ -103,17 +104,32 @@ class LiveHandler(BaseGraphQLTransportWSHandler[LiveContext, None]):
             await self.websocket.close(1013, "Service unavailable; retry later.")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        """Trusted documents apply here as over HTTP (app/documents.py)."""
-        documents = self.view.documents
-        if documents is not None and documents.active and self.connection_acknowledged:
-            try:
-                message["payload"] = documents.resolve(dict(message["payload"]))  # type: ignore[typeddict-item]
-            except DocumentError as exc:
-                error: Any = {"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}
-                refusal: ErrorMessage = {"id": message["id"], "type": "error", "payload": [error]}
-                await self.send_message(refusal)
-                return
+        """The per-key rate limit and trusted documents apply here as over HTTP (every
+        operation counts: subscriptions, and queries or mutations sent on the socket)."""
+        if self.connection_acknowledged and message.get("id") not in self.operations:
+            limiter, key_id = self.view.limiter, self.context.key_id
+            if limiter is not None and key_id is not None:
+                verdict = await limiter.check(key_id)
+                if not verdict.allowed:
+                    message_text = (
+                        f"Rate limit exceeded: {limiter.limit} requests per {limiter.window} s "
+                        f"per API key; retry in {verdict.retry_after} s."
+                    )
+                    await self._refuse(message["id"], message_text, "RATE_LIMITED")
+                    return
+            documents = self.view.documents
+            if documents is not None and documents.active:
+                try:
+                    message["payload"] = documents.resolve(dict(message["payload"]))  # type: ignore[typeddict-item]
+                except DocumentError as exc:
+                    await self._refuse(message["id"], str(exc), "BAD_REQUEST")
+                    return
         await super().handle_subscribe(message)
+
+    async def _refuse(self, operation_id: str, text: str, code: str) -> None:
+        error: Any = {"message": text, "extensions": {"code": code}}
+        refusal: ErrorMessage = {"id": operation_id, "type": "error", "payload": [error]}
+        await self.send_message(refusal)
 
     async def run_operation(self, operation: Operation[LiveContext, None]) -> None:
         """Strawberry's, with a context of the operation's own (closed when it ends)."""
@@ -131,6 +147,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[LiveContext, None]):
         except Exception as error:
             if self.context.socket is not None and self.context.socket.is_open:
                 logger.info("subscription operation failed (%s)", type(error).__name__)
+                with contextlib.suppress(Exception):
+                    await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
         finally:
             await ctx.db.close()
@@ -164,6 +182,7 @@ class SubscriptionView(GraphQL[LiveContext, None]):
         hub: Hub,
         keys: KeyCache,
         documents: TrustedDocuments | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -179,6 +198,7 @@ class SubscriptionView(GraphQL[LiveContext, None]):
         self.hub = hub
         self.keys = keys
         self.documents = documents
+        self.limiter = limiter
 
     async def get_context(self, request: Any, response: Any) -> LiveContext:
         return LiveContext(
@@ -235,12 +255,13 @@ class Live:
         settings: Settings,
         keys: KeyCache,
         documents: TrustedDocuments | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.keys = keys
         self._sigterm: Any = None
         self._on_sigterm: Any = None
         self.hub = Hub(database, settings)
-        self.view = SubscriptionView(schema, database, settings, self.hub, keys, documents)
+        self.view = SubscriptionView(schema, database, settings, self.hub, keys, documents, limiter)
 
     async def start(self) -> None:
         """Before the key cache starts: the hub shares its listening connection."""
