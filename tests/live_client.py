@@ -76,13 +76,22 @@ async def live(
     init: bool = True,
     headers: dict[str, str] | None = None,
 ) -> AsyncIterator[LiveClient]:
-    """A connected client; with `init`, acknowledged with `key`."""
-    async with connect(
-        ws_url(http_url),
-        subprotocols=[PROTOCOL],
-        additional_headers=headers or {},
-        open_timeout=5,  # type: ignore[list-item]
-    ) as conn:
+    """A connected client; with `init`, acknowledged with `key`. uvicorn logs its startup
+    just before it listens: a refused connection is retried for a few seconds."""
+    for _ in range(50):
+        try:
+            conn = await connect(
+                ws_url(http_url),
+                subprotocols=[PROTOCOL],  # type: ignore[list-item]
+                additional_headers=headers or {},
+                open_timeout=5,
+            )
+            break
+        except ConnectionRefusedError:
+            await asyncio.sleep(0.1)
+    else:
+        raise ConnectionRefusedError(f"nothing listens at {http_url}")
+    async with conn:
         client = LiveClient(conn)
         if init:
             ack = await client.init(key)
