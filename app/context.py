@@ -103,6 +103,11 @@ class RequestDB:
         if not self._lock.locked():
             await self._release()
 
+    async def release(self) -> None:
+        """Give the connection back to the pool now; a later read takes one again."""
+        async with self._lock:
+            await self._release()
+
     async def _release(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None

@@ -317,6 +317,7 @@ class GraphQLEndpoint:
             log.phase = "idempotency"
             if await self._replayed(idempotency, request, db, send):
                 return
+            await db.release()  # its reads will run on the mutation's write connection
         scope.update(
             {
                 "gateway.db": db,
