@@ -75,8 +75,11 @@ async def live(
     *,
     init: bool = True,
     headers: dict[str, str] | None = None,
+    max_queue: int | None = 16,
+    compression: str | None = "deflate",
 ) -> AsyncIterator[LiveClient]:
-    """A connected client; with `init`, acknowledged with `key`. uvicorn logs its startup
+    """A connected client; with `init`, acknowledged with `key`; `max_queue`: messages it
+    buffers before it stops reading the socket. uvicorn logs its startup
     just before it listens: a refused connection is retried for a few seconds."""
     for _ in range(50):
         try:
@@ -85,6 +88,8 @@ async def live(
                 subprotocols=[PROTOCOL],  # type: ignore[list-item]
                 additional_headers=headers or {},
                 open_timeout=5,
+                max_queue=max_queue,
+                compression=compression,
             )
             break
         except ConnectionRefusedError:

@@ -511,6 +511,38 @@ async def test_a_subscriber_that_falls_behind_is_closed_and_can_resume(
         await client.nothing(0.5)
 
 
+async def test_a_reader_that_stops_reading_is_closed_not_buffered(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """The client reads nothing while 300 events of 50 kB come, one per transaction (never
+    a burst beyond the buffer). Once the socket's buffers are full the server cannot send,
+    its queue of 5 fills and it closes 1013: the client then finds fewer than 300 events
+    before the close, not all of them kept for it."""
+    booking, patient = await _class_with_patient(stack, tenant)
+    attendee = await stack.factory.attendee(tenant, booking, patient)
+    big = "x" * 50_000  # each event carries its attendee's notes
+    update = sa.text("UPDATE attendee SET notes = :notes WHERE id = :id")
+    # No compression (the notes are one letter repeated), and the client queues one message.
+    async with live(stack.b, tenant.key, max_queue=1, compression=None) as client:
+        await client.subscribe("a", ATTENDEE_EVENTS, filter={"bookingId": str(booking)})
+        await asyncio.sleep(0.2)
+        for n in range(300):
+            async with stack.db.write.begin() as conn:
+                await conn.execute(update, {"notes": f"{n}{big}", "id": attendee})
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(1.0)
+        received = 0
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                try:
+                    await client.receive(within=30)
+                except TimeoutError:
+                    raise AssertionError(f"no close after {received} events") from None
+                received += 1
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    assert received < 250
+
+
 async def test_resume_cursors_bad_and_too_old(stack: Stack, tenant: Tenant) -> None:
     booking, patient = await _class_with_patient(stack, tenant)
     async with live(stack.a, tenant.key) as client:

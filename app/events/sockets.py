@@ -32,7 +32,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY_SOCKETS = 4429
 SOCKET_LOCK = 7220003  # pg_advisory_xact_lock(SOCKET_LOCK, key id)
 REVOKED_MEMORY_SECONDS = 60.0  # a revocation racing a key lookup is still caught
-CLOSE_TIMEOUT_SECONDS = 1.0
 LISTENER_PREFIX = "agw-listener:"
 # The rows are bookkeeping of live processes: one lost in a crash is of a process that is
 # gone anyway, so their transactions need not wait for the WAL flush (a connect burst of
@@ -73,13 +72,15 @@ class LiveSocket:
         return self.websocket.application_state == WebSocketState.CONNECTED
 
     async def close(self, code: int, reason: str) -> None:
-        """Close unless already closed; a client that stopped reading cannot hold it up."""
+        """Close unless already closed. To a client that stopped reading, the close frame
+        goes out once it reads again (or uvicorn's ping timeout drops the connection)."""
         if not self.is_open:
             return
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_SECONDS)
+            await self.websocket.close(code, reason)
 
     def close_soon(self, code: int, reason: str) -> None:
+        """Close in the background: the hub never waits for a socket."""
         if self.closing is None:
             self.closing = asyncio.create_task(self.close(code, reason))
 
