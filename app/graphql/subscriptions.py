@@ -135,6 +135,25 @@ async def _deliver(
             await db.close()
 
 
+async def _subscribe(
+    info: Info, where: EventFilter, after: str | None, event_type: Any
+) -> AsyncGenerator[Any, None]:
+    """The stream of `event_type` (its object field is named after the entity) for `where`;
+    a bad `after` raises here, before the stream starts."""
+    events = await event_stream(info.context, where, after)
+    return _deliver(
+        info,
+        events,
+        where.entity,
+        lambda e, node: event_type(
+            event_id=e.event_id,
+            kind=ChangeKind(e.kind),
+            occurred_at=e.occurred_at,
+            **{where.entity: node},
+        ),
+    )
+
+
 @strawberry.type(description="Live changes, over GraphQL over WebSocket (graphql-transport-ws).")
 class Subscription:
     @strawberry.subscription(
@@ -155,18 +174,7 @@ class Subscription:
             patient_id=_id(f.patient_id, {"Patient"}),
             kinds=_kinds(f.kinds),
         )
-        events = await event_stream(info.context, where, after)
-        return _deliver(
-            info,
-            events,
-            "attendee",
-            lambda e, node: AttendeeEvent(
-                event_id=e.event_id,
-                kind=ChangeKind(e.kind),
-                occurred_at=e.occurred_at,
-                attendee=node,
-            ),
-        )
+        return await _subscribe(info, where, after, AttendeeEvent)
 
     @strawberry.subscription(description="Changes to bookings (seats taken, times, cancellations).")
     async def booking_events(
@@ -184,15 +192,4 @@ class Subscription:
             practitioner_id=_id(f.practitioner_id, {"Practitioner"}),
             kinds=_kinds(f.kinds),
         )
-        events = await event_stream(info.context, where, after)
-        return _deliver(
-            info,
-            events,
-            "booking",
-            lambda e, node: BookingEvent(
-                event_id=e.event_id,
-                kind=ChangeKind(e.kind),
-                occurred_at=e.occurred_at,
-                booking=node,
-            ),
-        )
+        return await _subscribe(info, where, after, BookingEvent)
