@@ -296,8 +296,7 @@ class GraphQLEndpoint:
                 "Retry-After": str(verdict.retry_after),
                 "X-RateLimit-Reset": str(verdict.reset_at),
             }
-            message = f"Rate limit exceeded: {self.limiter.limit} requests per {self.limiter.window} s per API key."
-            await self._refuse(429, message, scope, receive, send, headers)
+            await self._refuse(429, self.limiter.refusal, scope, receive, send, headers)
             return
         if self.documents.active:
             try:
@@ -334,9 +333,23 @@ class GraphQLEndpoint:
 
         if idempotency is None:
             await self.view(scope, replay, send)
-            return
+        else:
+            await self._idempotent(idempotency, request, replay, db, log, send)
+
+    async def _idempotent(
+        self,
+        idempotency: Idempotency,
+        request: Request,
+        receive: Receive,
+        db: RequestDB,
+        log: RequestLog,
+        send: Send,
+    ) -> None:
+        """Run a request with an Idempotency-Key: its response is held back, stored with
+        the key in its mutations' transaction, and sent once that committed."""
+        scope = request.scope
         try:
-            answer = await self._answer(scope, replay)
+            answer = await self._answer(scope, receive)
             if idempotency.replay:  # a concurrent request with the key committed first
                 log.phase = "idempotency"
                 if await self._replayed(idempotency, request, db, send):

@@ -80,5 +80,10 @@ class RateLimiter:
         count = await self.counter.hit(f"agw:rate:{key_id}:{start}", self.window)
         return Verdict(count <= self.limit, retry_after, reset_at)
 
+    @property
+    def refusal(self) -> str:
+        """What a refused request is told (over HTTP and on a WebSocket alike)."""
+        return f"Rate limit exceeded: {self.limit} requests per {self.window} s per API key."
+
     async def close(self) -> None:
         await self.counter.close()

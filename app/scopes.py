@@ -29,6 +29,7 @@ from app.limits import operation_of
 from app.selection import Fold, fragments_of
 
 SCOPES = ("read", "write", "audit")
+ALL_SCOPES = frozenset(SCOPES)
 DEFAULT_SCOPES = ("read", "write")
 FORBIDDEN_STATUS = 403
 AUDIT_FIELD = "auditEvents"
@@ -109,8 +110,11 @@ class ScopeCheck(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         ctx, document = execution.context, execution.graphql_document
+        if not isinstance(ctx, Context) or ctx.scopes >= ALL_SCOPES or execution.result is not None:
+            yield
+            return
         operation = operation_of(document, execution.operation_name)
-        if isinstance(ctx, Context) and document and operation and execution.result is None:
+        if document and operation:
             error = self._check(ctx.scopes, operation, document)
             if error is not None:
                 execution.result = GraphQLExecutionResult(data=None, errors=[error])
@@ -122,8 +126,6 @@ class ScopeCheck(SchemaExtension):
     def _check(
         scopes: frozenset[str], operation: OperationDefinitionNode, document: DocumentNode
     ) -> GraphQLError | None:
-        if scopes >= set(SCOPES):
-            return None
         fragments = fragments_of(document)
         selection = operation.selection_set
         root = _Names(fragments)(selection)

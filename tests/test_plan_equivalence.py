@@ -53,6 +53,22 @@ class Pair:
             await client.aclose()
 
 
+EVERY_ATTENDEE_FIELD = {  # an attendee with every optional column set (not its case)
+    "arrived": True,
+    "notes": "front row",
+    "booking_ip_address": "203.0.113.9",
+    "online_booking_policy_accepted": True,
+    "email_reminder_sent": True,
+    "sms_reminder_sent": False,
+    "sent_email_reminders_count": 2,
+    "sent_sms_reminders_count": 0,
+    "invoice_status": 20,
+    "treatment_note_status": 90,
+    "telehealth_url": "https://example.com/t/1",
+    "cancellation_url": "https://example.com/c/1",
+}
+
+
 @pytest.fixture(scope="module")
 async def pair(settings: Settings) -> AsyncIterator[Pair]:
     apps = [create_app(dataclasses.replace(settings, execution=e)) for e in ("standard", "planned")]
@@ -123,19 +139,8 @@ async def world(database: Any) -> World:
         t,
         ids["class"],
         ids["full"],
-        arrived=True,
-        notes="front row",
         patient_case_id=ids["case"],
-        booking_ip_address="203.0.113.9",
-        online_booking_policy_accepted=True,
-        email_reminder_sent=True,
-        sms_reminder_sent=False,
-        sent_email_reminders_count=2,
-        sent_sms_reminders_count=0,
-        invoice_status=20,
-        treatment_note_status=90,
-        telehealth_url="https://example.com/t/1",
-        cancellation_url="https://example.com/c/1",
+        **EVERY_ATTENDEE_FIELD,
     )
     ids["not_arrived"] = await f.attendee(t, ids["class"], ids["bare"], arrived=False)
     ids["cancelled"] = await f.attendee(

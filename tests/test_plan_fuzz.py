@@ -76,6 +76,7 @@ from app.schema import schema as app_schema
 from tests.factories import BASE_TIME, Factory, Tenant, gid
 from tests.helpers_app import bearer, serving
 from tests.test_fuzz import NODE_TYPES, Findings, _b64, date_values, datetime_values, id_values
+from tests.test_plan_equivalence import EVERY_ATTENDEE_FIELD
 
 PLAN_FUZZ_EXAMPLES = int(os.environ.get("PLAN_FUZZ_EXAMPLES", "520"))
 PLAN_FUZZ_SEED = int(os.environ.get("PLAN_FUZZ_SEED", "20260302"))  # another: explore
@@ -191,19 +192,8 @@ async def seed_tenant(f: Factory) -> tuple[Tenant, dict[str, list[int]]]:
             t,
             klass,
             full,
-            arrived=True,
-            notes="front row",
             patient_case_id=case,
-            booking_ip_address="203.0.113.9",
-            online_booking_policy_accepted=True,
-            email_reminder_sent=True,
-            sms_reminder_sent=False,
-            sent_email_reminders_count=2,
-            sent_sms_reminders_count=0,
-            invoice_status=20,
-            treatment_note_status=90,
-            telehealth_url="https://example.com/t/1",
-            cancellation_url="https://example.com/c/1",
+            **EVERY_ATTENDEE_FIELD,
         ),
         await f.attendee(t, klass, bare, arrived=False),
         await f.attendee(

@@ -111,11 +111,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[LiveContext, None]):
             if limiter is not None and key_id is not None:
                 verdict = await limiter.check(key_id)
                 if not verdict.allowed:
-                    message_text = (
-                        f"Rate limit exceeded: {limiter.limit} requests per {limiter.window} s "
-                        f"per API key; retry in {verdict.retry_after} s."
-                    )
-                    await self._refuse(message["id"], message_text, "RATE_LIMITED")
+                    text = f"{limiter.refusal[:-1]}; retry in {verdict.retry_after} s."
+                    await self._refuse(message["id"], text, "RATE_LIMITED")
                     return
             documents = self.view.documents
             if documents is not None and documents.active:

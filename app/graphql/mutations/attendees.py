@@ -11,10 +11,10 @@ from app.graphql.common import CancellationReason
 from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
     INPUT,
+    expected_updated_at_field,
     payload_type,
     run_mutation,
 )
-from app.graphql.mutations.concurrency import expected_updated_at_field
 from app.graphql.nodes import BOOKING_TYPES
 from app.services import attendees as service
 from app.services.base import input_id, optional_id

@@ -13,10 +13,10 @@ from app.graphql.catalog import AppointmentType, Practitioner
 from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
     INPUT,
+    expected_updated_at_field,
     payload_type,
     run_mutation,
 )
-from app.graphql.mutations.concurrency import expected_updated_at_field
 from app.services import catalog as service
 from app.services.base import input_id
 

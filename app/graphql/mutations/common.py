@@ -49,6 +49,20 @@ class UserError:
 
 
 CLIENT_MUTATION_ID = "An opaque value echoed back in the payload."
+
+
+def expected_updated_at_field(noun: str) -> Any:
+    """`expectedUpdatedAt: DateTime` (optional) for an input that changes one `noun`."""
+    return strawberry.field(
+        default=None,
+        description=(
+            f"The {noun}'s updatedAt as you last read it. When the {noun} has changed since "
+            "(its updatedAt differs, to the microsecond), nothing changes and the payload has "
+            "a STALE user error; omitted, the change applies whatever the current updatedAt."
+        ),
+    )
+
+
 Work = Callable[[AsyncConnection, int, datetime], Awaitable[int]]
 
 

@@ -11,10 +11,10 @@ from app.graphql.mutations.common import (
     CLIENT_MUTATION_ID,
     INPUT,
     Work,
+    expected_updated_at_field,
     payload_type,
     run_mutation,
 )
-from app.graphql.mutations.concurrency import expected_updated_at_field
 from app.graphql.patients import Patient, PhoneType
 from app.services import patients as service
 from app.services.base import input_id
